@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* flow.h: the TCP flow table and per-direction reassembly.
+ *
+ * Flows are keyed on the 5-tuple, both directions in one entry. The TCP client is the SYN sender; for a
+ * connection seen mid-stream (no SYN) the first packet's sender is taken as client unless ports say
+ * otherwise (a well-known/lower port is the server). Each direction is reassembled by sequence number:
+ * retransmissions and overlaps are dropped (counted), out-of-order segments are buffered up to
+ * limits->max_reasm_bytes, and a hole that cannot be filled (cap reached, or the flow ends) is reported as a
+ * gap so the consumer can resynchronise. Bytes are handed on in order through callbacks, one call per
+ * contiguous piece, with the frame that completed it; the table never copies in-order payload.
+ * nDPI classification (classify.h) runs on the first packets of each flow. Memory is bounded by
+ * limits->max_flows (the least recently active flow is evicted and reported) and the reassembly cap.
+ * Time is the capture's packet time, never the wall clock. */
+#ifndef TD_CAPTURE_FLOW_H
+#define TD_CAPTURE_FLOW_H
+
+#include "decode.h"
+#include "limits.h"
+
+/* Direction index used everywhere: 0 = client to server, 1 = server to client (TCP roles). */
+#define TD_DIR_C2S 0
+#define TD_DIR_S2C 1
+
+enum td_flow_end {
+    TD_FLOW_END_NONE = 0,     /* still open */
+    TD_FLOW_END_FIN,          /* both sides sent FIN */
+    TD_FLOW_END_RST,          /* a side sent RST */
+    TD_FLOW_END_IDLE,         /* no packet for limits->idle_timeout_ns */
+    TD_FLOW_END_EVICTED,      /* evicted because max_flows was reached */
+    TD_FLOW_END_CAPTURE_END,  /* still open when the input ended */
+};
+
+/* What the flow table knows about a connection; filled progressively, final at on_close. */
+struct td_flow_info {
+    uint64_t id;                 /* 1-based, in order of the flow's first packet in the input */
+    struct td_addr client, server;
+    uint16_t client_port, server_port;
+    bool saw_syn, saw_synack;    /* the handshake was captured: roles are certain */
+    uint64_t first_frame, last_frame;
+    int64_t first_ts_ns, last_ts_ns;
+    uint64_t packets[2];         /* per direction (TD_DIR_*) */
+    uint64_t payload_bytes[2];   /* TCP payload bytes seen on the wire, retransmissions included */
+    uint64_t syn_frame, synack_frame; /* 0 = not seen */
+    uint64_t fin_frame[2], rst_frame[2];
+    uint32_t retransmissions[2]; /* segments whose bytes were all delivered already */
+    uint32_t out_of_order[2];    /* segments buffered ahead of a hole */
+    uint32_t gaps[2];            /* holes never filled: bytes lost to the analysis */
+    uint64_t gap_bytes[2];
+    uint32_t reasm_cap_hits[2];  /* out-of-order data dropped at max_reasm_bytes */
+    char app_protocol[48];       /* nDPI: "TLS", "HTTP", "IMAPS", ... ("Unknown" when nothing matched) */
+    char master_protocol[48];    /* nDPI master protocol ("TLS" for IMAPS), "" when none */
+    enum td_flow_end end;
+};
+
+/* Consumer callbacks. `user` is what on_open returned for the flow. Pointers are valid during the call only. */
+struct td_flow_callbacks {
+    void *ctx;
+    /* A new flow: return the consumer's per-flow state (may be NULL). */
+    void *(*on_open)(void *ctx, const struct td_flow_info *info);
+    /* In-order stream bytes of direction dir. off is the stream offset of data[0]: 0 is the byte after the
+     * SYN (or the first byte seen for a mid-stream connection). frame is the frame that made them deliverable. */
+    void (*on_data)(void *ctx, void *user, int dir, const uint8_t *data, size_t len, uint64_t off, uint64_t frame,
+                    int64_t ts_ns);
+    /* len bytes from off in direction dir were never seen (lost, or dropped at a cap). */
+    void (*on_gap)(void *ctx, void *user, int dir, uint64_t off, uint64_t len, uint64_t frame, int64_t ts_ns);
+    /* SYN, FIN or RST (TD_TCP_* bits) from direction dir, in frame order. */
+    void (*on_tcp_flags)(void *ctx, void *user, int dir, uint8_t flags, uint64_t frame, int64_t ts_ns);
+    /* The flow is finished (info->end says why); all its data was delivered. The consumer frees `user`. */
+    void (*on_close)(void *ctx, void *user, const struct td_flow_info *info);
+};
+
+struct td_flow_stats {
+    uint64_t flows_total;      /* flows opened */
+    uint64_t flows_evicted;    /* closed early by max_flows */
+    uint64_t flows_active_max; /* high-water mark of concurrent flows */
+    uint64_t segments;         /* TCP segments given to the table */
+    uint64_t segments_ignored; /* segments that opened no flow (e.g. a bare ACK after a flow closed) */
+    uint64_t reasm_cap_hits;   /* per-direction reassembly cap hits, all flows */
+};
+
+struct td_flow_table;
+
+/* td_flow_table_new returns a table that calls cb; NULL on allocation failure. limits and cb are copied.
+ * classify: run nDPI on each flow's first packets. */
+TD_MUST_USE struct td_flow_table *td_flow_table_new(const struct td_limits *limits, const struct td_flow_callbacks *cb,
+                                                    bool classify);
+/* td_flow_table_add feeds one decoded segment of frame number `frame`. Callbacks run inside this call. */
+void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame, int64_t ts_ns);
+/* td_flow_table_flush closes every open flow (end TD_FLOW_END_CAPTURE_END), oldest first, delivering any
+ * buffered data and gaps first. Call at the end of each input (or the whole run). */
+void td_flow_table_flush(struct td_flow_table *t);
+const struct td_flow_stats *td_flow_table_stats(const struct td_flow_table *t);
+void td_flow_table_free(struct td_flow_table *t);
+
+#endif

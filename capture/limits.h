@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* limits.h: every resource cap in one place (YARA's limits.h). Each has a default with its reason,
+ * a CLI override (cli/) and a counter in the report when it is hit. */
+#ifndef TD_CAPTURE_LIMITS_H
+#define TD_CAPTURE_LIMITS_H
+
+#include "base.h"
+
+/* Flows tracked at once. 1 M flows x ~1 KB retained state stays near 1 GB worst case; the default
+ * keeps a busy span port well under the 200 MB target. Oldest idle flows are evicted first. */
+#define TD_DEFAULT_MAX_FLOWS 100000u
+/* Out-of-order bytes buffered per direction while waiting for a hole to fill. Two full-size
+ * TLS records (2 x 16 KB + headers) plus slack for a burst of segments. */
+#define TD_DEFAULT_MAX_REASM_BYTES (256u * 1024u)
+/* Largest handshake message kept whole. Must stay well above 16384 so that a CertificateRequest
+ * CA list past Schannel's 16 KB limit (KB 2801679) is measured; also fits the 340 KB Certificate
+ * of zeek's fragmented-handshake capture. Larger claims are recorded, never allocated. */
+#define TD_DEFAULT_MAX_HS_MSG_BYTES (1024u * 1024u)
+/* Timeline entries kept per connection; later events are counted, not stored. */
+#define TD_DEFAULT_MAX_TIMELINE 256u
+/* Bytes of dissected facts kept per connection (certificate names, lists, timeline). */
+#define TD_DEFAULT_MAX_CONN_ARENA_BYTES (512u * 1024u)
+/* Records parsed from one delivered chunk before yielding (Suricata's loop bound). */
+#define TD_DEFAULT_MAX_RECORDS_PER_CHUNK 4096u
+/* A flow with no packet for this long (capture time) is finished and reported. */
+#define TD_DEFAULT_IDLE_TIMEOUT_NS (300ull * 1000000000ull)
+
+struct td_limits {
+    uint32_t max_flows;
+    uint32_t max_reasm_bytes;
+    uint32_t max_hs_msg_bytes;
+    uint32_t max_timeline;
+    uint32_t max_conn_arena_bytes;
+    uint32_t max_records_per_chunk;
+    uint64_t idle_timeout_ns;
+};
+
+static inline struct td_limits td_limits_default(void)
+{
+    struct td_limits l = {
+        .max_flows = TD_DEFAULT_MAX_FLOWS,
+        .max_reasm_bytes = TD_DEFAULT_MAX_REASM_BYTES,
+        .max_hs_msg_bytes = TD_DEFAULT_MAX_HS_MSG_BYTES,
+        .max_timeline = TD_DEFAULT_MAX_TIMELINE,
+        .max_conn_arena_bytes = TD_DEFAULT_MAX_CONN_ARENA_BYTES,
+        .max_records_per_chunk = TD_DEFAULT_MAX_RECORDS_PER_CHUNK,
+        .idle_timeout_ns = TD_DEFAULT_IDLE_TIMEOUT_NS,
+    };
+    return l;
+}
+
+#endif

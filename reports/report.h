@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h: the JSON report (jansson; schema in docs/report.schema.json) and the human summary.
+ * The only writer of results. Connections are added as their flows close and written sorted by their
+ * first frame; the JSON file is written atomically (temporary file, then rename). */
+#ifndef TD_REPORTS_REPORT_H
+#define TD_REPORTS_REPORT_H
+
+#include <stdio.h>
+
+#include "../capture/flow.h"
+#include "../dissect/facts.h"
+
+/* Per input file: what was read. */
+struct td_input_summary {
+    const char *path;
+    const char *format;          /* td_reader_format_name */
+    const uint32_t *linktypes;   /* distinct link types, in order of first appearance */
+    size_t num_linktypes;
+    uint64_t frames;             /* frames read */
+    uint64_t bytes;              /* captured bytes of those frames */
+    int64_t first_ts_ns, last_ts_ns;
+    uint64_t tcp_segments;       /* frames decoded to TCP */
+    uint64_t other_ip;           /* IP but not TCP */
+    uint64_t not_ip;             /* non-IP frames */
+    uint64_t unknown_link;       /* frames of unsupported link types */
+    uint64_t truncated;          /* frames whose headers were cut by the snaplen */
+    uint64_t malformed;          /* frames with impossible headers */
+    uint64_t ip_fragments;
+    const char *error;           /* NULL, or why reading stopped early (already a full sentence) */
+};
+
+struct td_report_options {
+    const char *json_path;       /* NULL: no JSON; "-": stdout */
+    FILE *summary;               /* NULL: no human summary */
+    bool include_non_tls;        /* also list TCP connections that carried no TLS */
+    const char *tool_version;
+};
+
+struct td_report;
+
+/* td_report_new returns a report or NULL on allocation failure. opts is copied (strings must outlive it). */
+TD_MUST_USE struct td_report *td_report_new(const struct td_report_options *opts);
+/* td_report_add_input records one input file's summary (call after the file was read). */
+void td_report_add_input(struct td_report *r, const struct td_input_summary *in);
+/* td_report_add_connection converts one finished connection into the report now (nothing is kept
+ * pointing at info or facts after the call). input_index: which input file (0-based) it came from. */
+void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
+                              const struct td_tls_facts *facts);
+/* td_report_finish writes the JSON report (atomically) and the summary. Returns TD_OK or TD_ERR_IO with err. */
+TD_MUST_USE enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *flows,
+                                         const struct td_limits *limits, struct td_error *err);
+void td_report_free(struct td_report *r);
+
+#endif
