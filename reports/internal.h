@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* internal.h: private to reports/: the report object, the checked jansson builders shared by json.c,
+ * report.c and summary.c. Nothing outside reports/ may include this file (or jansson.h). */
+#ifndef TD_REPORTS_INTERNAL_H
+#define TD_REPORTS_INTERNAL_H
+
+#include <jansson.h>
+
+#include "report.h"
+
+/* A build context: every jansson constructor or setter that fails is counted here instead of being
+ * dropped silently; td_report_finish refuses to write a report with failures > 0. */
+struct td_json_ctx {
+    size_t failures;
+};
+
+/* One converted connection, kept until td_report_finish sorts and writes them. */
+struct td_report_conn {
+    size_t input;              /* input index */
+    uint64_t first_frame;
+    uint64_t id;
+    json_t *json;              /* owned; the connection object of the report */
+};
+
+/* Tallies for "totals", kept for every connection (also those not listed). */
+struct td_report_totals {
+    uint64_t connections;
+    uint64_t tls_connections;
+    uint64_t by_outcome[TD_OUTCOME_RESUMED + 1]; /* indexed by enum td_outcome */
+    uint64_t with_anomalies;
+};
+
+struct td_report {
+    struct td_report_options opts;
+    struct td_json_ctx ctx;
+    json_t *inputs;            /* array of input objects, in the order they were added */
+    struct td_report_conn *conns;
+    size_t num_conns, cap_conns;
+    struct td_report_totals totals;
+};
+
+/* --- checked builders (json.c) --- */
+
+/* td_json_set sets obj[key] = value, stealing value. A NULL value or a failed set counts a failure. */
+void td_json_set(struct td_json_ctx *ctx, json_t *obj, const char *key, json_t *value);
+/* td_json_append appends value to arr, stealing value; failures are counted. */
+void td_json_append(struct td_json_ctx *ctx, json_t *arr, json_t *value);
+/* td_json_u64 returns a JSON integer; values above INT64_MAX (never expected) are clamped to it because
+ * json_int_t is long long. */
+json_t *td_json_u64(uint64_t v);
+/* td_json_str returns a JSON string, or JSON null for NULL. Bytes that are not printable ASCII (wire
+ * strings arrive escaped, this is the backstop) are written as \xNN so json_string never rejects them. */
+json_t *td_json_str(const char *s);
+/* td_json_time formats ns since the epoch as RFC 3339 UTC with nanoseconds into buf (at least 40 bytes);
+ * returns buf, or NULL when the time cannot be represented. */
+const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len);
+
+/* --- documents (json.c) --- */
+
+/* td_json_connection converts one connection; returns a new reference (never NULL: a failed part is
+ * counted in ctx and left out). */
+json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
+                           const struct td_tls_facts *facts);
+/* td_json_input converts one input summary; returns a new reference. */
+json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in);
+/* td_json_totals and td_json_limits build the top-level "totals" and "limits" objects. */
+json_t *td_json_totals(struct td_json_ctx *ctx, const struct td_report_totals *t, const struct td_flow_stats *flows);
+json_t *td_json_limits(struct td_json_ctx *ctx, const struct td_limits *limits);
+/* td_outcome_name: "established", "failed_alert", ... */
+const char *td_outcome_name(enum td_outcome o);
+
+/* --- human summary (summary.c) --- */
+
+/* td_summary_write prints the summary of the finished report (connections already sorted).
+ * Returns false when the stream reported a write error. */
+TD_MUST_USE bool td_summary_write(const struct td_report *r, json_t *totals, FILE *out);
+
+#endif

@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Record the small sample captures in samples/: real TLS stacks (OpenSSL s_server/s_client,
+# GnuTLS gnutls-serv) talk over loopback in a private network namespace while tcpdump records.
+#
+#   sudo samples/make-samples.sh [--new-pki]
+#
+# One connection per capture, each scenario on its own port.  The test PKI lives in samples/pki
+# and is made once (--new-pki remakes it); the 150-CA list for ca-list-large.pcap is made in a
+# temporary directory on every run.  Timestamps, randoms and keys differ per run.
+# Needs root (unshare -n, tcpdump) on Debian 12 with: openssl gnutls-bin tcpdump iproute2 python3.
+# tshark (optional) is used to check each capture shows what it should.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+pki=$here/pki
+
+# ------------------------------------------------------------------ checks --
+if [ "${TD_SAMPLES_INSIDE:-}" != 1 ]; then
+  new_pki=0
+  for arg in "$@"; do
+    case "$arg" in
+      --new-pki) new_pki=1 ;;
+      -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+      *) echo "make-samples.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+    esac
+  done
+  missing=
+  for tool in openssl:openssl gnutls-serv:gnutls-bin tcpdump:tcpdump ip:iproute2 ss:iproute2 \
+              python3:python3 unshare:util-linux timeout:coreutils; do
+    command -v "${tool%%:*}" >/dev/null || missing="$missing ${tool#*:}"
+  done
+  if [ -n "$missing" ]; then
+    echo "make-samples.sh: missing tools; run: apt-get install -y$missing" >&2
+    exit 1
+  fi
+  [ "$(id -u)" = 0 ] || { echo "make-samples.sh: needs root (network namespace, capture)" >&2; exit 1; }
+fi
+
+# ---------------------------------------------------------------- test PKI --
+# All server certificates share server.key: the scenarios differ in the certificate only.
+make_pki() {
+  local d=$1 t
+  t=$(mktemp -d)
+  rm -rf "$d"; mkdir -p "$d"
+  (
+    cd "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 7300 -sha256 \
+      -subj "/O=tlsdiag Test/CN=tlsdiag Test Root CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/server.key" 2>/dev/null
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/client.key" 2>/dev/null
+    leaf_ext() {  # EKU SAN
+      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=$1" ${2:+"subjectAltName=$2"}
+    }
+    leaf_ext serverAuth "DNS:localhost,DNS:server.test" > server.ext
+    leaf_ext clientAuth "" > client.ext
+    leaf_ext clientAuth "DNS:localhost,DNS:server.test" > noeku.ext
+    leaf_ext serverAuth "DNS:other.test" > wrongname.ext
+    issue() {  # name key subject extfile serial
+      openssl req -new -key "$d/$2" -subj "$3" -out "$1.csr" 2>/dev/null
+      openssl x509 -req -in "$1.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -set_serial "$5" -days 3650 \
+        -sha256 -extfile "$4" -out "$d/$1.pem" 2>/dev/null
+    }
+    issue server server.key "/O=tlsdiag Test/CN=server.test" server.ext 0x1001
+    issue client client.key "/O=tlsdiag Test/CN=test client" client.ext 0x1002
+    issue noeku server.key "/O=tlsdiag Test/CN=server.test" noeku.ext 0x1003
+    issue wrongname server.key "/O=tlsdiag Test/CN=other.test" wrongname.ext 0x1004
+    # Expired: `openssl x509 -req` of OpenSSL 3.0 takes no start date, `openssl ca` does.
+    openssl req -new -key "$d/server.key" -subj "/O=tlsdiag Test/CN=server.test" -out expired.csr 2>/dev/null
+    : > index.txt; echo 1005 > serial
+    printf '%s\n' "[ca]" "default_ca=d" "[d]" "database=index.txt" "new_certs_dir=." "serial=serial" \
+      "default_md=sha256" "policy=p" "unique_subject=no" "[p]" "commonName=supplied" > ca.cnf
+    openssl ca -batch -notext -config ca.cnf -cert "$d/ca.pem" -keyfile "$d/ca.key" -in expired.csr \
+      -startdate 20200101000000Z -enddate 20210101000000Z -extfile server.ext -out "$d/expired.pem" 2>/dev/null
+    openssl req -x509 -new -key "$d/server.key" -out "$d/selfsigned.pem" -days 3650 -sha256 \
+      -subj "/O=tlsdiag Test/CN=server.test" \
+      -addext "subjectAltName=DNS:localhost,DNS:server.test" -addext "extendedKeyUsage=serverAuth" 2>/dev/null
+    openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$d/dh.pem" 2>/dev/null
+  )
+  rm -rf "$t"
+  touch "$d/.complete"
+}
+
+# A CertificateRequest whose certificate_authorities list exceeds one 16384-byte record:
+# 150 self-signed EC certificates with long names (about 130 bytes of DN each), one shared key.
+make_big_ca_list() {
+  local out=$1 key=$1.key i
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key" 2>/dev/null
+  : > "$out"
+  for i in $(seq 1 150); do
+    openssl req -x509 -new -key "$key" -days 3650 -set_serial $((0x2000 + i)) \
+      -subj "/C=US/O=tlsdiag Example Enterprise Trust $i/OU=Issuing Authority/CN=tlsdiag Example Issuing CA $i G2" \
+      2>/dev/null >> "$out"
+  done
+  cat "$pki/ca.pem" >> "$out"
+}
+
+if [ "${TD_SAMPLES_INSIDE:-}" != 1 ]; then
+  if [ "$new_pki" = 1 ] || [ ! -f "$pki/.complete" ]; then
+    echo "== making test PKI in $pki"
+    make_pki "$pki"
+  fi
+  # The recording runs in a private network namespace: it disappears when the process exits.
+  TD_SAMPLES_INSIDE=1 exec unshare -n -- bash "$0"
+fi
+
+# ---------------------------------------------------- inside the namespace --
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Loopback with an Ethernet MTU and no segmentation offload, so records span several
+# MSS-sized segments as on a real network instead of one 64 KB loopback super-packet.
+ip link set lo up mtu 1500
+if command -v ethtool >/dev/null; then
+  ethtool -K lo tso off gso off gro off 2>/dev/null || true
+else
+  ip link set lo gso_max_size 1500 gso_max_segs 1 gro_max_size 1500
+fi
+
+echo "== recording the 150-CA list"
+make_big_ca_list "$work/bigca.pem"
+
+P=$pki
+# Common peer options: servers answer one connection on 127.0.0.1 and, with -rev, send each
+# line back reversed and close (close_notify) on a line CLOSE; clients verify the server.
+srv() { local port=$1; shift
+  openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev -quiet \
+    -cert "$P/server.pem" -key "$P/server.key" "$@"; }
+cli() { local port=$1; shift
+  openssl s_client -connect "127.0.0.1:$port" -servername server.test \
+    -CAfile "$P/ca.pem" -verify_return_error -verify_hostname server.test "$@"; }
+say() { printf 'hello tlsdiag\nCLOSE\n'; }
+
+wait_listen() {  # port
+  local i
+  for i in $(seq 1 100); do
+    [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
+    sleep 0.05
+  done
+  echo "make-samples.sh: nothing listens on port $1" >&2
+  return 1
+}
+
+wait_pid() {  # pid seconds: wait for a process to end, kill it after the time is up
+  local i
+  for i in $(seq 1 $(($2 * 20))); do
+    kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+    sleep 0.05
+  done
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# record NAME PORT SERVER-FUNCTION CLIENT-FUNCTION
+record() {
+  local name=$1 port=$2 server=$3 client=$4 out=$work/$1.pcap tp sp i
+  tcpdump -i lo -w "$out" -U -s 0 -Z root "tcp port $port" 2>"$work/$name.tcpdump" &
+  tp=$!; pids+=("$tp")
+  for i in $(seq 1 100); do
+    grep -q 'listening on' "$work/$name.tcpdump" 2>/dev/null && break
+    sleep 0.05
+  done
+  "$server" "$port" </dev/null >"$work/$name.server" 2>&1 &
+  sp=$!; pids+=("$sp")
+  wait_listen "$port"
+  timeout 15 "$client" "$port" >"$work/$name.client" 2>&1 || true
+  wait_pid "$sp" 5
+  sleep 0.3                          # let tcpdump write the last segments (-U), then stop it
+  kill -INT "$tp"
+  wait_pid "$tp" 5
+  mv "$out" "$here/$name.pcap"
+  chown --reference="$here" "$here/$name.pcap"
+  printf '   %-28s %6d bytes\n' "$name.pcap" "$(stat -c %s "$here/$name.pcap")"
+}
+
+# --- clean handshakes ---
+s_tls12_ecdhe() { srv "$1" -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256; }
+c_tls12_ecdhe() { say | cli "$1" -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -quiet; }
+
+# gnutls-serv echoes and never closes: the client closes (close_notify) at the end of its input.
+s_tls13() { gnutls-serv --port "$1" --echo --x509certfile "$P/server.pem" --x509keyfile "$P/server.key" \
+              --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3'; }
+c_tls13() { { printf 'hello tlsdiag\n'; sleep 0.5; } | cli "$1" -tls1_3; }
+
+s_tls12_dhe() { srv "$1" -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256 -dhparam "$P/dh.pem"; }
+c_tls12_dhe() { say | cli "$1" -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256 -quiet; }
+
+s_client_auth() { srv "$1" -tls1_2 -Verify 1 -verify_return_error -CAfile "$P/ca.pem"; }
+c_client_auth() { say | cli "$1" -tls1_2 -cert "$P/client.pem" -key "$P/client.key" -quiet; }
+
+# 'R' at the start of a line makes s_client renegotiate (only without -quiet).
+s_reneg() { srv "$1" -tls1_2; }
+c_reneg() { { sleep 0.3; echo R; sleep 0.5; say; sleep 0.5; } | cli "$1" -tls1_2; }
+
+# 1/n-1 split or empty fragments against BEAST: the data shows which one OpenSSL does.
+s_tls10_cbc() { srv "$1" -tls1 -cipher 'AES128-SHA:@SECLEVEL=0'; }
+c_tls10_cbc() { say | cli "$1" -tls1 -cipher 'AES128-SHA:@SECLEVEL=0' -quiet; }
+
+s_ca_list() { srv "$1" -tls1_2 -Verify 1 -verify_return_error -CAfile "$P/ca.pem" -client_CAfile "$work/bigca.pem"; }
+c_ca_list() { c_client_auth "$1"; }
+
+# The client sends a key share for X25519 only (its first group); the server wants P-256.
+s_hrr() { srv "$1" -tls1_3 -groups P-256; }
+c_hrr() { say | cli "$1" -tls1_3 -groups X25519:P-256 -quiet; }
+
+# --- failures ---
+s_version() { srv "$1" -tls1 -cipher 'DEFAULT:@SECLEVEL=0'; }
+c_version() { say | cli "$1" -tls1_2 -quiet; }
+
+s_no_cipher() { srv "$1" -tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305; }
+c_no_cipher() { say | cli "$1" -tls1_2 -cipher AES256-GCM-SHA384 -quiet; }
+
+c_no_cert12() { { sleep 0.5; } | cli "$1" -tls1_2; }
+s_no_cert13() { srv "$1" -tls1_3 -Verify 1 -verify_return_error -CAfile "$P/ca.pem"; }
+c_no_cert13() { { sleep 0.5; } | cli "$1" -tls1_3; }
+
+s_cert() { local port=$1 cert=$2; srv "$port" -tls1_2 -cert "$P/$cert.pem"; }
+s_expired() { s_cert "$1" expired; }
+s_selfsigned() { s_cert "$1" selfsigned; }
+s_noeku() { s_cert "$1" noeku; }
+s_wrongname() { s_cert "$1" wrongname; }
+c_verify12() { say | cli "$1" -tls1_2 -quiet; }
+
+echo "== recording captures in $here"
+record tls12-ecdhe                4431 s_tls12_ecdhe c_tls12_ecdhe
+record tls13                      4432 s_tls13       c_tls13
+record tls12-dhe                  4433 s_tls12_dhe   c_tls12_dhe
+record tls12-client-auth          4434 s_client_auth c_client_auth
+record version-mismatch           4435 s_version     c_version
+record no-shared-cipher           4436 s_no_cipher   c_no_cipher
+record tls12-renegotiation        4437 s_reneg       c_reneg
+record client-cert-missing        4438 s_client_auth c_no_cert12
+record client-cert-missing-tls13  4439 s_no_cert13   c_no_cert13
+record cert-expired               4440 s_expired     c_verify12
+record cert-self-signed           4441 s_selfsigned  c_verify12
+record cert-no-server-eku         4442 s_noeku       c_verify12
+record cert-wrong-name            4443 s_wrongname   c_verify12
+record tls10-cbc                  4444 s_tls10_cbc   c_tls10_cbc
+record ca-list-large              4445 s_ca_list     c_ca_list
+record tls13-hrr                  4446 s_hrr         c_hrr
+
+# ------------------------------------------------------------------ checks --
+# Every capture: one TCP connection, frames no larger than an Ethernet MTU, under 30 KB.
+python3 - "$here"/*.pcap <<'PY'
+import struct, sys
+bad = 0
+for path in sys.argv[1:]:
+    data = open(path, 'rb').read()
+    magic = struct.unpack('<I', data[:4])[0]
+    end = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
+    off, n, biggest, syns = 24, 0, 0, 0
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + 'I', data[off + 8:off + 12])[0]
+        frame = data[off + 16:off + 16 + incl]
+        # DLT_EN10MB on lo: 14 Ethernet + IPv4 header, TCP flags at offset 13 of TCP.
+        ihl = (frame[14] & 15) * 4
+        if frame[14 + ihl + 13] & 0x12 == 0x02:
+            syns += 1
+        n, biggest, off = n + 1, max(biggest, incl), off + 16 + incl
+    problems = []
+    if n == 0: problems.append('empty')
+    if syns != 1: problems.append('%d SYNs' % syns)
+    if biggest > 1514: problems.append('frame of %d bytes' % biggest)
+    if len(data) >= 30000: problems.append('%d bytes' % len(data))
+    if problems:
+        bad += 1
+        print('make-samples.sh: %s: %s' % (path, ', '.join(problems)), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
+# What each capture must show, as tshark dissects it (skipped without tshark).
+if command -v tshark >/dev/null; then
+  expect() {  # file display-filter what
+    [ -n "$(tshark -r "$here/$1" -Y "$2" -T fields -e frame.number 2>/dev/null)" ] ||
+      { echo "make-samples.sh: $1 does not show $3 ($2)" >&2; return 1; }
+  }
+  ok=1
+  expect tls12-ecdhe.pcap 'tls.handshake.ciphersuite == 0xc02f && tls.handshake.type == 2' 'ECDHE-RSA-AES128-GCM-SHA256' || ok=0
+  expect tls12-ecdhe.pcap 'tls.record.content_type == 23' 'application data' || ok=0
+  expect tls13.pcap 'tls.handshake.extensions.supported_version == 0x0304 && tls.handshake.type == 2' 'TLS 1.3' || ok=0
+  expect tls12-dhe.pcap 'tls.handshake.ciphersuite == 0x009e && tls.handshake.type == 2' 'DHE-RSA-AES128-GCM-SHA256' || ok=0
+  expect tls12-client-auth.pcap 'tls.handshake.type == 13' 'CertificateRequest' || ok=0
+  expect tls12-client-auth.pcap 'tls.handshake.type == 15' 'CertificateVerify' || ok=0
+  expect version-mismatch.pcap 'tls.alert_message.desc == 70' 'protocol_version alert' || ok=0
+  expect no-shared-cipher.pcap 'tls.alert_message.desc == 40' 'handshake_failure alert' || ok=0
+  expect tls12-renegotiation.pcap 'tls.record.content_type == 22 && frame.number > 12' 'encrypted handshake' || ok=0
+  expect client-cert-missing.pcap 'tls.alert_message.desc == 40' 'handshake_failure alert' || ok=0
+  expect cert-expired.pcap 'tls.alert_message.desc == 45' 'certificate_expired alert' || ok=0
+  expect cert-self-signed.pcap 'tls.alert_message.desc == 48' 'unknown_ca alert' || ok=0
+  expect cert-no-server-eku.pcap 'tls.alert_message.desc == 43' 'unsupported_certificate alert' || ok=0
+  expect cert-wrong-name.pcap 'tls.alert_message.desc == 46' 'certificate_unknown alert' || ok=0
+  expect tls10-cbc.pcap 'tls.handshake.ciphersuite == 0x002f && tls.record.version == 0x0301' 'TLS 1.0 AES128-SHA' || ok=0
+  expect ca-list-large.pcap 'tls.handshake.dnames_len > 16384' 'a CA list over 16384 bytes' || ok=0
+  expect tls13-hrr.pcap 'tls.handshake.random == cf:21:ad:74:e5:9a:61:11:be:1d:8c:02:1e:65:b8:91:c2:a2:11:16:7a:bb:8c:5e:07:9e:09:e2:c8:a8:33:9c' 'HelloRetryRequest' || ok=0
+  [ "$ok" = 1 ] || exit 1
+  echo "== tshark agrees with every scenario"
+else
+  echo "== tshark not installed: scenario contents not checked"
+fi

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""golden.py: golden tests: a capture's report must contain the facts in tests/golden/CASE/expect.json.
+
+A case directory holds `args` (one line: the capture path relative to the project root, then tlsdiag options)
+and `expect.json`: a subset of the report. Objects match when every expected key matches; lists match when
+they have the same length and match element by element; scalars must be equal. A missing expect.json fails.
+
+  golden.py check --tlsdiag BIN CASE_DIR          run one case (CTest runs one per directory)
+  golden.py update --tlsdiag BIN CASE_DIR         rewrite expect.json from the current output; review the diff!
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# What `update` keeps of a report: the facts that matter for diagnosis, not every counter.
+KEEP_CONNECTION = ["client", "server", "first_frame", "last_frame"]
+KEEP_TLS = ["version", "cipher", "outcome"]
+KEEP_CLIENT_HELLO = ["frame", "version", "sni", "supported_versions", "ja3_hash", "ja4", "anomaly"]
+KEEP_SERVER_HELLO = ["frame", "hello_retry_request", "version", "selected_version", "cipher"]
+KEEP_ALERT = ["frame", "from", "encrypted", "level", "description", "after"]
+
+
+def run(binary, case_dir):
+    with open(os.path.join(case_dir, "args"), encoding="utf-8") as f:
+        argv = shlex.split(f.read())
+    capture = os.path.join(ROOT, argv[0])
+    out = subprocess.run([binary, "--json", "-", capture] + argv[1:], capture_output=True, text=True, check=False)
+    if out.returncode not in (0, 4):
+        raise SystemExit("tlsdiag exited %d: %s" % (out.returncode, out.stderr))
+    return json.loads(out.stdout)
+
+
+def subset(expected, actual, path, errors):
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            errors.append("%s: expected an object, got %r" % (path, actual))
+            return
+        for k, v in expected.items():
+            if k not in actual:
+                errors.append("%s.%s: missing" % (path, k))
+            else:
+                subset(v, actual[k], "%s.%s" % (path, k), errors)
+    elif isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            errors.append("%s: expected %d items, got %s" % (path, len(expected),
+                                                            len(actual) if isinstance(actual, list) else actual))
+            return
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            subset(e, a, "%s[%d]" % (path, i), errors)
+    elif expected != actual:
+        errors.append("%s: expected %r, got %r" % (path, expected, actual))
+
+
+def pick(obj, keys):
+    return {k: obj[k] for k in keys if k in obj}
+
+
+def select(report):
+    conns = []
+    for c in report["connections"]:
+        e = pick(c, KEEP_CONNECTION)
+        tls = c.get("tls")
+        if tls:
+            t = pick(tls, KEEP_TLS)
+            t["client_hellos"] = [pick(h, KEEP_CLIENT_HELLO) for h in tls.get("client_hellos", [])]
+            t["server_hellos"] = [pick(h, KEEP_SERVER_HELLO) for h in tls.get("server_hellos", [])]
+            t["alerts"] = [pick(a, KEEP_ALERT) for a in tls.get("alerts", [])]
+            t["timeline"] = [{k: v for k, v in ev.items() if k != "time"} for ev in tls.get("timeline", [])]
+            for k in ("key_exchange", "certificate_request", "handshake", "post_handshake"):
+                if k in tls:
+                    t[k] = tls[k]
+            e["tls"] = t
+        conns.append(e)
+    return {"inputs": [pick(i, ["format", "frames", "error"]) for i in report["inputs"]],
+            "totals": report["totals"], "connections": conns}
+
+
+def strip_times(obj):
+    """Drop timestamps (they are not what a golden test is about) recursively."""
+    if isinstance(obj, dict):
+        return {k: strip_times(v) for k, v in obj.items() if k not in ("time", "start", "end", "duration_ms")}
+    if isinstance(obj, list):
+        return [strip_times(v) for v in obj]
+    return obj
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["check", "update"])
+    ap.add_argument("--tlsdiag", required=True)
+    ap.add_argument("case")
+    args = ap.parse_args()
+    expect_path = os.path.join(args.case, "expect.json")
+    report = run(args.tlsdiag, args.case)
+    if args.mode == "update":
+        with open(expect_path, "w", encoding="utf-8") as f:
+            json.dump(strip_times(select(report)), f, indent=2, sort_keys=False)
+            f.write("\n")
+        print("wrote %s: review it with git diff before committing" % expect_path)
+        return 0
+    if not os.path.exists(expect_path):
+        print("%s is missing: write it (golden.py update) and review it" % expect_path)
+        return 1
+    with open(expect_path, encoding="utf-8") as f:
+        expected = json.load(f)
+    errors = []
+    subset(expected, report, "report", errors)
+    for e in errors[:40]:
+        print(e)
+    if errors:
+        print("%d differences from %s" % (len(errors), expect_path))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
