@@ -462,9 +462,12 @@ static enum layer step_gtpu(struct decoder *d)
         return short_header(d);
     }
     for (unsigned i = 0; next_ext != 0; i++) {
+        if (i == MAX_GTP_EXT_HEADERS) {
+            return done(d, TD_DECODE_MALFORMED);
+        }
         uint8_t units;
-        if (i == MAX_GTP_EXT_HEADERS || !td_cursor_peek_u8(&d->c, &units)) {
-            return i == MAX_GTP_EXT_HEADERS ? done(d, TD_DECODE_MALFORMED) : short_header(d);
+        if (!td_cursor_peek_u8(&d->c, &units)) {
+            return short_header(d);
         }
         if (units == 0) {
             return done(d, TD_DECODE_MALFORMED);

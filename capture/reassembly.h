@@ -9,7 +9,7 @@
 
 struct reasm_node; /* one buffered out-of-order piece (reassembly.c) */
 
-/* One direction's reassembly state, embedded in the flow. About 56 bytes when idle: the out-of-order
+/* One direction's reassembly state, embedded in the flow. 48 bytes when idle: the out-of-order
  * list is empty and owns no memory unless a hole is open. */
 struct td_reasm {
     struct reasm_node *head, *tail; /* buffered pieces sorted by offset, none overlapping */

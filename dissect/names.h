@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* names.h: code-to-name tables generated from dissect/tables/*.def (IANA registries). Unknown values never
+/* names.h: code-to-name tables generated from the dissect/tables .def files (IANA registries). Unknown values never
  * fail: the *_name functions return NULL and td_name_fmt formats "unknown(0x1a1a)". */
 #ifndef TD_DISSECT_NAMES_H
 #define TD_DISSECT_NAMES_H

@@ -1,3 +1,952 @@
 /* SPDX-License-Identifier: MIT */
-/* (being written) */
+/* test_flow.c: the flow table (roles, lifecycle, flag events, eviction, idle timeout), per-direction
+ * reassembly (order, retransmission, overlap, wraparound, caps, gaps, snaplen, TCP Fast Open) and nDPI
+ * classification on a real capture. Segments are built by hand; expected values follow from the segments. */
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../../capture/cursor.h"
+#include "../../../capture/flow.h"
 #include "../testlib.h"
+
+#define MAX_EVENTS 128
+#define STREAM_CAP 8192
+
+struct event {
+    char kind; /* 'o' open, 'd' data, 'g' gap, 'f' flags, 'c' close */
+    int dir;
+    uint64_t off, len, frame, id;
+    uint8_t flags;
+    const uint8_t *data;
+    enum td_flow_end end;
+};
+
+/* A recorder: every callback in order, plus each flow's reassembled streams ('?' for gap bytes). */
+struct rec {
+    struct event ev[MAX_EVENTS];
+    size_t num_ev;
+    uint64_t user_ids[32];         /* on_open returns &user_ids[id]: callbacks must hand it back */
+    uint8_t stream[32][2][STREAM_CAP];
+    size_t stream_len[32][2];
+    struct td_flow_info closed[32];
+    unsigned close_count[32];
+    size_t num_closed;
+    size_t num_opened;
+    bool contiguous; /* every data/gap started where the previous one of its direction ended */
+};
+
+static struct event *push(struct rec *r, char kind)
+{
+    static struct event overflow;
+    if (r->num_ev >= MAX_EVENTS) {
+        return &overflow;
+    }
+    struct event *e = &r->ev[r->num_ev++];
+    *e = (struct event){.kind = kind};
+    return e;
+}
+
+static uint64_t user_id(struct rec *r, void *user)
+{
+    uint64_t *u = user;
+    CU_ASSERT_FATAL(u >= r->user_ids && u < r->user_ids + 32);
+    return *u;
+}
+
+static void *on_open(void *ctx, const struct td_flow_info *info)
+{
+    struct rec *r = ctx;
+    CU_ASSERT_FATAL(info->id < 32);
+    r->user_ids[info->id] = info->id;
+    r->num_opened++;
+    struct event *e = push(r, 'o');
+    e->id = info->id;
+    e->frame = info->first_frame;
+    return &r->user_ids[info->id];
+}
+
+static void append(struct rec *r, uint64_t id, int dir, uint64_t off, const uint8_t *data, uint64_t len)
+{
+    if (off != r->stream_len[id][dir]) {
+        r->contiguous = false;
+    }
+    for (uint64_t i = 0; i < len && r->stream_len[id][dir] < STREAM_CAP; i++) {
+        r->stream[id][dir][r->stream_len[id][dir]++] = data != NULL ? data[i] : '?';
+    }
+}
+
+static void on_data(void *ctx, void *user, int dir, const uint8_t *data, size_t len, uint64_t off, uint64_t frame,
+                    int64_t ts_ns)
+{
+    (void)ts_ns;
+    struct rec *r = ctx;
+    struct event *e = push(r, 'd');
+    e->id = user_id(r, user);
+    e->dir = dir;
+    e->off = off;
+    e->len = len;
+    e->frame = frame;
+    e->data = data;
+    append(r, e->id, dir, off, data, len);
+}
+
+static void on_gap(void *ctx, void *user, int dir, uint64_t off, uint64_t len, uint64_t frame, int64_t ts_ns)
+{
+    (void)ts_ns;
+    struct rec *r = ctx;
+    struct event *e = push(r, 'g');
+    e->id = user_id(r, user);
+    e->dir = dir;
+    e->off = off;
+    e->len = len;
+    e->frame = frame;
+    append(r, e->id, dir, off, NULL, len);
+}
+
+static void on_tcp_flags(void *ctx, void *user, int dir, uint8_t flags, uint64_t frame, int64_t ts_ns)
+{
+    (void)ts_ns;
+    struct rec *r = ctx;
+    struct event *e = push(r, 'f');
+    e->id = user_id(r, user);
+    e->dir = dir;
+    e->flags = flags;
+    e->frame = frame;
+}
+
+static void on_close(void *ctx, void *user, const struct td_flow_info *info)
+{
+    struct rec *r = ctx;
+    uint64_t id = user_id(r, user);
+    CU_ASSERT_EQUAL(id, info->id);
+    r->close_count[id]++;
+    CU_ASSERT_EQUAL(r->close_count[id], 1); /* each flow is reported exactly once */
+    r->closed[id] = *info;
+    r->num_closed++;
+    struct event *e = push(r, 'c');
+    e->id = id;
+    e->end = info->end;
+    e->frame = info->last_frame;
+}
+
+static struct td_flow_table *table_new(struct rec *r, const struct td_limits *limits)
+{
+    memset(r, 0, sizeof(*r));
+    r->contiguous = true;
+    struct td_flow_callbacks cb = {
+        .ctx = r,
+        .on_open = on_open,
+        .on_data = on_data,
+        .on_gap = on_gap,
+        .on_tcp_flags = on_tcp_flags,
+        .on_close = on_close,
+    };
+    struct td_limits l = limits != NULL ? *limits : td_limits_default();
+    struct td_flow_table *t = td_flow_table_new(&l, &cb, false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    return t;
+}
+
+/* ---- building segments ---- */
+
+struct ep {
+    uint8_t a, b, c, d;
+    uint16_t port;
+};
+
+static const struct ep CLI = {10, 0, 0, 1, 50000};
+static const struct ep SRV = {10, 0, 0, 2, 443};
+
+static struct td_addr addr4(struct ep e)
+{
+    struct td_addr a = {.family = 4};
+    a.bytes[0] = e.a;
+    a.bytes[1] = e.b;
+    a.bytes[2] = e.c;
+    a.bytes[3] = e.d;
+    return a;
+}
+
+static struct td_segment mk(struct ep src, struct ep dst, uint8_t flags, uint32_t seq, uint32_t ack, const char *payload)
+{
+    struct td_segment s = {
+        .src = addr4(src),
+        .dst = addr4(dst),
+        .sport = src.port,
+        .dport = dst.port,
+        .seq = seq,
+        .ack = ack,
+        .flags = flags,
+        .payload = (const uint8_t *)payload,
+        .payload_len = payload != NULL ? (uint32_t)strlen(payload) : 0,
+    };
+    s.payload_wire_len = s.payload_len;
+    return s;
+}
+
+/* c2s / s2c: a segment between CLI and SRV. */
+static struct td_segment c2s(uint8_t flags, uint32_t seq, uint32_t ack, const char *payload)
+{
+    return mk(CLI, SRV, flags, seq, ack, payload);
+}
+
+static struct td_segment s2c(uint8_t flags, uint32_t seq, uint32_t ack, const char *payload)
+{
+    return mk(SRV, CLI, flags, seq, ack, payload);
+}
+
+#define S TD_TCP_SYN
+#define A TD_TCP_ACK
+#define F TD_TCP_FIN
+#define R TD_TCP_RST
+#define P TD_TCP_PSH
+
+#define ISN_C 1000u
+#define ISN_S 5000u
+
+static void feed(struct td_flow_table *t, struct td_segment s, uint64_t frame)
+{
+    td_flow_table_add(t, &s, frame, (int64_t)frame * 1000000);
+}
+
+/* handshake: frames 1-3, client ISN_C, server ISN_S. */
+static void handshake(struct td_flow_table *t)
+{
+    feed(t, c2s(S, ISN_C, 0, NULL), 1);
+    feed(t, s2c(S | A, ISN_S, ISN_C + 1, NULL), 2);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, NULL), 3);
+}
+
+static const struct event *nth(const struct rec *r, char kind, size_t n)
+{
+    for (size_t i = 0; i < r->num_ev; i++) {
+        if (r->ev[i].kind == kind && n-- == 0) {
+            return &r->ev[i];
+        }
+    }
+    return NULL;
+}
+
+static size_t count_kind(const struct rec *r, char kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->num_ev; i++) {
+        n += r->ev[i].kind == kind;
+    }
+    return n;
+}
+
+#define ASSERT_EV(ev, k, d, o, l, f)                                                                               \
+    do {                                                                                                       \
+        const struct event *e_ = (ev);                                                                         \
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e_);                                                                      \
+        CU_ASSERT_EQUAL(e_->kind, (k));                                                                        \
+        CU_ASSERT_EQUAL(e_->dir, (d));                                                                         \
+        CU_ASSERT_EQUAL(e_->off, (o));                                                                         \
+        CU_ASSERT_EQUAL(e_->len, (l));                                                                         \
+        CU_ASSERT_EQUAL(e_->frame, (f));                                                                       \
+    } while (0)
+
+#define ASSERT_STREAM(r, id, dir, text)                                                                            \
+    do {                                                                                                       \
+        CU_ASSERT_EQUAL((r)->stream_len[id][dir], strlen(text));                                              \
+        CU_ASSERT(memcmp((r)->stream[id][dir], (text), strlen(text)) == 0);                                   \
+    } while (0)
+
+/* ---- tests ---- */
+
+static void test_in_order_and_fin_close(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    struct td_segment d4 = c2s(A | P, ISN_C + 1, ISN_S + 1, "hello");
+    feed(t, d4, 4);
+    feed(t, s2c(A | P, ISN_S + 1, ISN_C + 6, "world!"), 5);
+    feed(t, c2s(A | P, ISN_C + 6, ISN_S + 7, " there"), 6);
+    feed(t, c2s(A | F, ISN_C + 12, ISN_S + 7, NULL), 7);
+    CU_ASSERT_EQUAL(r.num_closed, 0);
+    feed(t, s2c(A | F, ISN_S + 7, ISN_C + 13, NULL), 8);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    feed(t, c2s(A, ISN_C + 13, ISN_S + 8, NULL), 9); /* the last ACK: no new flow */
+
+    CU_ASSERT_EQUAL(r.ev[0].kind, 'o');
+    CU_ASSERT_EQUAL(r.ev[0].frame, 1);
+    CU_ASSERT_EQUAL(r.ev[1].kind, 'f');
+    CU_ASSERT_EQUAL(r.ev[1].flags, S);
+    CU_ASSERT_EQUAL(r.ev[1].dir, TD_DIR_C2S);
+    CU_ASSERT_EQUAL(r.ev[2].kind, 'f');
+    CU_ASSERT_EQUAL(r.ev[2].flags, S | A);
+    CU_ASSERT_EQUAL(r.ev[2].dir, TD_DIR_S2C);
+    ASSERT_EV(nth(&r, 'd', 0), 'd', TD_DIR_C2S, 0, 5, 4);
+    CU_ASSERT_PTR_EQUAL(nth(&r, 'd', 0)->data, d4.payload); /* in-order data is not copied */
+    ASSERT_EV(nth(&r, 'd', 1), 'd', TD_DIR_S2C, 0, 6, 5);
+    ASSERT_EV(nth(&r, 'd', 2), 'd', TD_DIR_C2S, 5, 6, 6);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 2)->flags, F);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 2)->frame, 7);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 3)->dir, TD_DIR_S2C);
+    CU_ASSERT_EQUAL(r.ev[r.num_ev - 1].kind, 'c');
+    ASSERT_STREAM(&r, 1, 0, "hello there");
+    ASSERT_STREAM(&r, 1, 1, "world!");
+    CU_ASSERT_EQUAL(count_kind(&r, 'g'), 0);
+
+    const struct td_flow_info *fi = &r.closed[1];
+    CU_ASSERT_EQUAL(fi->end, TD_FLOW_END_FIN);
+    CU_ASSERT(fi->saw_syn && fi->saw_synack);
+    CU_ASSERT_EQUAL(fi->syn_frame, 1);
+    CU_ASSERT_EQUAL(fi->synack_frame, 2);
+    CU_ASSERT_EQUAL(fi->fin_frame[0], 7);
+    CU_ASSERT_EQUAL(fi->fin_frame[1], 8);
+    CU_ASSERT_EQUAL(fi->client_port, 50000);
+    CU_ASSERT_EQUAL(fi->server_port, 443);
+    CU_ASSERT_EQUAL(fi->client.bytes[3], 1);
+    CU_ASSERT_EQUAL(fi->packets[0], 5);
+    CU_ASSERT_EQUAL(fi->packets[1], 3);
+    CU_ASSERT_EQUAL(fi->payload_bytes[0], 11);
+    CU_ASSERT_EQUAL(fi->first_frame, 1);
+    CU_ASSERT_EQUAL(fi->last_frame, 8);
+
+    /* Stragglers of the closed flow open nothing: a retransmitted FIN, a late data retransmission. */
+    feed(t, s2c(A | F, ISN_S + 7, ISN_C + 13, NULL), 10);
+    feed(t, c2s(A | P, ISN_C + 6, ISN_S + 7, " there"), 11);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.num_opened, 1);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    const struct td_flow_stats *st = td_flow_table_stats(t);
+    CU_ASSERT_EQUAL(st->flows_total, 1);
+    CU_ASSERT_EQUAL(st->segments, 11);
+    CU_ASSERT_EQUAL(st->segments_ignored, 3);
+    CU_ASSERT(r.contiguous);
+    td_flow_table_free(t);
+}
+
+static void test_out_of_order(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "AAAAA"), 4);
+    feed(t, c2s(A, ISN_C + 11, ISN_S + 1, "CCCCC"), 5); /* hole at 5..10 */
+    CU_ASSERT_EQUAL(count_kind(&r, 'd'), 1);
+    feed(t, c2s(A, ISN_C + 16, ISN_S + 1, "DD"), 6);
+    CU_ASSERT_EQUAL(count_kind(&r, 'd'), 1);
+    feed(t, c2s(A, ISN_C + 6, ISN_S + 1, "BBBBB"), 7); /* fills the hole */
+    ASSERT_EV(nth(&r, 'd', 0), 'd', 0, 0, 5, 4);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 0, 5, 5, 7);
+    ASSERT_EV(nth(&r, 'd', 2), 'd', 0, 10, 5, 7);
+    ASSERT_EV(nth(&r, 'd', 3), 'd', 0, 15, 2, 7);
+    ASSERT_STREAM(&r, 1, 0, "AAAAABBBBBCCCCCDD");
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].out_of_order[0], 2);
+    CU_ASSERT_EQUAL(r.closed[1].gaps[0], 0);
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_CAPTURE_END);
+    CU_ASSERT(r.contiguous);
+    td_flow_table_free(t);
+}
+
+static void test_retransmission_and_overlap(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "0123456789"), 4);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "0123456789"), 5); /* full retransmission */
+    feed(t, c2s(A, ISN_C + 3, ISN_S + 1, "234"), 6);        /* inside delivered data */
+    CU_ASSERT_EQUAL(count_kind(&r, 'd'), 1);
+    feed(t, c2s(A, ISN_C + 6, ISN_S + 1, "56789abcde"), 7); /* partial overlap: only "abcde" is new */
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 0, 10, 5, 7);
+    /* Overlap with buffered data: the first copy of a byte wins, the new part fills around it. */
+    feed(t, c2s(A, ISN_C + 21, ISN_S + 1, "klmno"), 8);   /* 20..25 buffered */
+    feed(t, c2s(A, ISN_C + 19, ISN_S + 1, "ijXXXXXp"), 9); /* 18..26: 18, 19 and 25 are new */
+    feed(t, c2s(A, ISN_C + 21, ISN_S + 1, "klmno"), 10);  /* all buffered already: a retransmission */
+    feed(t, c2s(A, ISN_C + 16, ISN_S + 1, "fgh"), 11);    /* 15..18 fills the hole */
+    ASSERT_STREAM(&r, 1, 0, "0123456789abcdefghijklmnop");
+    CU_ASSERT_EQUAL(nth(&r, 'd', count_kind(&r, 'd') - 1)->frame, 11);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].retransmissions[0], 3);
+    CU_ASSERT_EQUAL(r.closed[1].out_of_order[0], 2);
+    CU_ASSERT_EQUAL(r.closed[1].gaps[0], 0);
+    CU_ASSERT(r.contiguous);
+    td_flow_table_free(t);
+}
+
+static void test_sequence_wraparound(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    uint32_t isn = 0xfffffff8u; /* offset 0 is 0xfffffff9; byte 7 is sequence 0 */
+    feed(t, c2s(S, isn, 0, NULL), 1);
+    feed(t, s2c(S | A, ISN_S, isn + 1u, NULL), 2);
+    feed(t, c2s(A, isn + 1u, ISN_S + 1, "0123456789"), 3);  /* 0xfffffff9 .. 0x00000002 */
+    feed(t, c2s(A, 0x00000008u, ISN_S + 1, "fghi"), 4);     /* offset 15, out of order */
+    feed(t, c2s(A, 0x00000003u, ISN_S + 1, "abcde"), 5);    /* offset 10 */
+    feed(t, c2s(A, 0xfffffffbu, ISN_S + 1, "23"), 6);       /* an old retransmission before the wrap */
+    ASSERT_EV(nth(&r, 'd', 0), 'd', 0, 0, 10, 3);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 0, 10, 5, 5);
+    ASSERT_EV(nth(&r, 'd', 2), 'd', 0, 15, 4, 5);
+    ASSERT_STREAM(&r, 1, 0, "0123456789abcdefghi");
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].retransmissions[0], 1);
+    td_flow_table_free(t);
+}
+
+static void test_gap_on_cap_and_flush(void)
+{
+    struct rec r;
+    struct td_limits l = td_limits_default();
+    l.max_reasm_bytes = 16;
+    struct td_flow_table *t = table_new(&r, &l);
+    handshake(t);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "AAAAA"), 4);
+    feed(t, c2s(A, ISN_C + 11, ISN_S + 1, "CCCCCCCCCC"), 5); /* 10 bytes buffered behind a hole at 5 */
+    feed(t, c2s(A, ISN_C + 21, ISN_S + 1, "DDDDDDDDDD"), 6); /* 20 > 16: the hole is given up */
+    ASSERT_EV(nth(&r, 'g', 0), 'g', 0, 5, 5, 6);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 0, 10, 10, 6);
+    ASSERT_EV(nth(&r, 'd', 2), 'd', 0, 20, 10, 6);
+    /* A second hole still open when the input ends becomes a gap at flush. */
+    feed(t, c2s(A, ISN_C + 41, ISN_S + 1, "EEEE"), 7);
+    feed(t, s2c(A, ISN_S + 1, ISN_C + 1, "x"), 8);
+    td_flow_table_flush(t);
+    ASSERT_EV(nth(&r, 'g', 1), 'g', 0, 30, 10, 8);
+    ASSERT_EV(nth(&r, 'd', 4), 'd', 0, 40, 4, 8);
+    ASSERT_STREAM(&r, 1, 0, "AAAAA?????CCCCCCCCCCDDDDDDDDDD??????????EEEE");
+    const struct td_flow_info *fi = &r.closed[1];
+    CU_ASSERT_EQUAL(fi->reasm_cap_hits[0], 1);
+    CU_ASSERT_EQUAL(fi->gaps[0], 2);
+    CU_ASSERT_EQUAL(fi->gap_bytes[0], 15);
+    CU_ASSERT_EQUAL(fi->end, TD_FLOW_END_CAPTURE_END);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t)->reasm_cap_hits, 1);
+    CU_ASSERT(r.contiguous);
+    td_flow_table_free(t);
+}
+
+static void test_gap_from_peer_ack(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "AAAAA"), 4);
+    feed(t, c2s(A, ISN_C + 11, ISN_S + 1, "CCCCC"), 5);
+    feed(t, s2c(A, ISN_S + 1, ISN_C + 6, NULL), 6); /* acknowledges only what we have: nothing happens */
+    CU_ASSERT_EQUAL(count_kind(&r, 'g'), 0);
+    feed(t, s2c(A, ISN_S + 1, ISN_C + 16, NULL), 7); /* the server got 5..10: the capture lost it */
+    ASSERT_EV(nth(&r, 'g', 0), 'g', 0, 5, 5, 7);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 0, 10, 5, 7);
+    feed(t, c2s(A, ISN_C + 6, ISN_S + 1, "BBBBB"), 8); /* the lost bytes after all: too late */
+    CU_ASSERT_EQUAL(count_kind(&r, 'd'), 2);
+    /* A FIN seen ahead of missing data: once the peer acknowledges the FIN, the hole is a gap and the
+     * FIN's own sequence number is no byte. */
+    feed(t, c2s(A | F, ISN_C + 21, ISN_S + 1, NULL), 9);
+    feed(t, s2c(A | F, ISN_S + 1, ISN_C + 22, NULL), 10);
+    ASSERT_EV(nth(&r, 'g', 1), 'g', 0, 15, 5, 10);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_FIN);
+    CU_ASSERT_EQUAL(r.closed[1].gap_bytes[0], 10);
+    CU_ASSERT_EQUAL(r.closed[1].gap_bytes[1], 0);
+    td_flow_table_free(t);
+}
+
+static void test_fin_waits_for_missing_data(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "AAAAA"), 4);
+    feed(t, c2s(A | F, ISN_C + 11, ISN_S + 1, NULL), 5); /* FIN overtook the segment 5..10 */
+    feed(t, s2c(A | F, ISN_S + 1, ISN_C + 6, NULL), 6);
+    CU_ASSERT_EQUAL(r.num_closed, 0);
+    feed(t, c2s(A, ISN_C + 6, ISN_S + 2, "BBBBB"), 7);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    ASSERT_STREAM(&r, 1, 0, "AAAAABBBBB");
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_FIN);
+    CU_ASSERT_EQUAL(r.closed[1].last_frame, 7);
+    CU_ASSERT_EQUAL(r.ev[r.num_ev - 2].kind, 'd'); /* the data came before the close */
+    td_flow_table_free(t);
+}
+
+static void test_mid_stream_roles(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    /* A bare ACK of an unknown connection opens nothing. */
+    feed(t, s2c(A, 7000, 3000, NULL), 1);
+    CU_ASSERT_EQUAL(r.num_opened, 0);
+    /* 443 -> 50000: a well-known port sending to an ephemeral one is the server: roles swapped. */
+    feed(t, s2c(A | P, 7000, 3000, "srv"), 2);
+    feed(t, c2s(A | P, 3000, 7003, "cli"), 3);
+    struct ep x = {10, 0, 0, 3, 50001};
+    struct ep y = {10, 0, 0, 4, 8443};
+    feed(t, mk(x, y, A | P, 1, 1, "q"), 4); /* both unprivileged: the sender is the client */
+    struct ep u = {10, 0, 0, 5, 993};
+    struct ep v = {10, 0, 0, 6, 143};
+    feed(t, mk(u, v, A | P, 1, 1, "z"), 5); /* both below 1024: the sender is the client */
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.num_closed, 3);
+    CU_ASSERT_EQUAL(r.closed[1].client_port, 50000);
+    CU_ASSERT_EQUAL(r.closed[1].server_port, 443);
+    CU_ASSERT_FALSE(r.closed[1].saw_syn);
+    ASSERT_EV(nth(&r, 'd', 0), 'd', TD_DIR_S2C, 0, 3, 2);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', TD_DIR_C2S, 0, 3, 3);
+    CU_ASSERT_EQUAL(r.closed[2].client_port, 50001);
+    CU_ASSERT_EQUAL(r.closed[3].client_port, 993);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t)->segments_ignored, 1);
+    td_flow_table_free(t);
+}
+
+static void test_synack_first_and_rst(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    /* The SYN was not captured: the SYN+ACK's receiver is the client. */
+    feed(t, s2c(S | A, ISN_S, ISN_C + 1, NULL), 1);
+    feed(t, s2c(S | A, ISN_S, ISN_C + 1, NULL), 2); /* retransmitted: reported once */
+    feed(t, c2s(A | P, ISN_C + 1, ISN_S + 1, "hi"), 3);
+    feed(t, s2c(A | P, ISN_S + 1, ISN_C + 3, "ok"), 4);
+    feed(t, s2c(R | A, ISN_S + 3, ISN_C + 3, NULL), 5);
+    feed(t, s2c(R, ISN_S + 3, 0, NULL), 6); /* a second RST: no new flow */
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.num_opened, 1);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    const struct td_flow_info *fi = &r.closed[1];
+    CU_ASSERT_EQUAL(fi->client_port, 50000);
+    CU_ASSERT_FALSE(fi->saw_syn);
+    CU_ASSERT_TRUE(fi->saw_synack);
+    CU_ASSERT_EQUAL(fi->synack_frame, 1);
+    CU_ASSERT_EQUAL(fi->syn_frame, 0);
+    CU_ASSERT_EQUAL(fi->rst_frame[1], 5);
+    CU_ASSERT_EQUAL(fi->rst_frame[0], 0);
+    CU_ASSERT_EQUAL(fi->end, TD_FLOW_END_RST);
+    CU_ASSERT_EQUAL(count_kind(&r, 'f'), 2);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 0)->flags, S | A);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 0)->dir, TD_DIR_S2C);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 1)->flags, R);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 1)->frame, 5);
+    ASSERT_EV(nth(&r, 'd', 0), 'd', TD_DIR_C2S, 0, 2, 3);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', TD_DIR_S2C, 0, 2, 4);
+    CU_ASSERT_EQUAL(r.ev[r.num_ev - 1].kind, 'c');
+    CU_ASSERT_EQUAL(td_flow_table_stats(t)->segments_ignored, 1);
+    /* A new SYN on the tuple is a new connection. */
+    struct td_flow_table *t2 = t;
+    feed(t2, c2s(S, 90000, 0, NULL), 7);
+    CU_ASSERT_EQUAL(r.num_opened, 2);
+    td_flow_table_flush(t2);
+    CU_ASSERT_EQUAL(r.closed[2].syn_frame, 7);
+    td_flow_table_free(t);
+}
+
+static void test_eviction(void)
+{
+    struct rec r;
+    struct td_limits l = td_limits_default();
+    l.max_flows = 3;
+    struct td_flow_table *t = table_new(&r, &l);
+    struct ep srv = SRV;
+    for (uint16_t i = 0; i < 3; i++) {
+        struct ep c = CLI;
+        c.port = (uint16_t)(50000 + i);
+        feed(t, mk(c, srv, S, 100, 0, NULL), i + 1u);
+    }
+    feed(t, c2s(A | P, 101, 1, "x"), 4); /* flow 1 (port 50000) is active again: flow 2 is now oldest */
+    struct ep c4 = CLI;
+    c4.port = 50003;
+    feed(t, mk(c4, srv, S, 100, 0, NULL), 5);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    CU_ASSERT_EQUAL(r.closed[2].end, TD_FLOW_END_EVICTED);
+    CU_ASSERT_EQUAL(r.closed[2].client_port, 50001);
+    const struct td_flow_stats *st = td_flow_table_stats(t);
+    CU_ASSERT_EQUAL(st->flows_evicted, 1);
+    CU_ASSERT_EQUAL(st->flows_total, 4);
+    CU_ASSERT_EQUAL(st->flows_active_max, 3);
+    /* Flush closes the rest oldest first by first frame: flows 1, 3, 4. */
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.num_closed, 4);
+    uint64_t order[4] = {0};
+    size_t n = 0;
+    for (size_t i = 0; i < r.num_ev; i++) {
+        if (r.ev[i].kind == 'c' && n < 4) {
+            order[n++] = r.ev[i].id;
+        }
+    }
+    CU_ASSERT_EQUAL(order[0], 2);
+    CU_ASSERT_EQUAL(order[1], 1);
+    CU_ASSERT_EQUAL(order[2], 3);
+    CU_ASSERT_EQUAL(order[3], 4);
+    CU_ASSERT_EQUAL(r.closed[4].end, TD_FLOW_END_CAPTURE_END);
+    td_flow_table_free(t);
+}
+
+static void test_idle_timeout(void)
+{
+    struct rec r;
+    struct td_limits l = td_limits_default();
+    l.idle_timeout_ns = 10ull * 1000000000ull;
+    struct td_flow_table *t = table_new(&r, &l);
+    struct ep srv = SRV;
+    struct ep c2 = CLI;
+    c2.port = 50001;
+    struct td_segment a = c2s(S, 100, 0, NULL);
+    struct td_segment b = mk(c2, srv, S, 100, 0, NULL);
+    struct td_segment b2 = mk(c2, srv, A | P, 101, 1, "x");
+    td_flow_table_add(t, &a, 1, 0);
+    td_flow_table_add(t, &b, 2, 5000000000);
+    td_flow_table_add(t, &b2, 3, 10000000000); /* flow 1 idle exactly 10 s: not yet over */
+    CU_ASSERT_EQUAL(r.num_closed, 0);
+    td_flow_table_add(t, &b2, 4, 10000000001);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_IDLE);
+    CU_ASSERT_EQUAL(r.closed[1].last_frame, 1);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[2].end, TD_FLOW_END_CAPTURE_END);
+    CU_ASSERT_EQUAL(r.closed[2].retransmissions[0], 1);
+    td_flow_table_free(t);
+}
+
+static void test_fast_open(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    feed(t, c2s(S, ISN_C, 0, "CLIENTHELLO"), 1);
+    feed(t, s2c(S | A, ISN_S, ISN_C + 1, NULL), 2); /* the server ignores the TFO data */
+    feed(t, c2s(A, ISN_C + 1, ISN_S + 1, "CLIENTHELLO"), 3);
+    ASSERT_EV(nth(&r, 'd', 0), 'd', 0, 0, 11, 1);
+    CU_ASSERT_EQUAL(count_kind(&r, 'd'), 1);
+    CU_ASSERT_EQUAL(nth(&r, 'f', 0)->frame, 1);
+    CU_ASSERT(r.ev[1].kind == 'f' && r.ev[2].kind == 'd'); /* the SYN event precedes its data */
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].retransmissions[0], 1);
+    td_flow_table_free(t);
+}
+
+static void test_snaplen(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    struct td_segment cut = c2s(A, ISN_C + 1, ISN_S + 1, "ABCD");
+    cut.payload_wire_len = 10;
+    feed(t, cut, 4);
+    feed(t, c2s(A, ISN_C + 11, ISN_S + 1, "KL"), 5);
+    /* Cut and out of order: buffered with its missing tail. */
+    struct td_segment cut2 = c2s(A, ISN_C + 17, ISN_S + 1, "QR");
+    cut2.payload_wire_len = 5;
+    feed(t, cut2, 6);
+    feed(t, c2s(A, ISN_C + 13, ISN_S + 1, "MNOP"), 7);
+    feed(t, c2s(A, ISN_C + 22, ISN_S + 1, "W"), 8);
+    ASSERT_EV(nth(&r, 'd', 0), 'd', 0, 0, 4, 4);
+    ASSERT_EV(nth(&r, 'g', 0), 'g', 0, 4, 6, 4);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 0, 10, 2, 5);
+    ASSERT_EV(nth(&r, 'g', 1), 'g', 0, 18, 3, 7);
+    ASSERT_STREAM(&r, 1, 0, "ABCD??????KLMNOPQR???W");
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].gaps[0], 2);
+    CU_ASSERT_EQUAL(r.closed[1].gap_bytes[0], 9);
+    CU_ASSERT_EQUAL(r.closed[1].payload_bytes[0], 22);
+    CU_ASSERT(r.contiguous);
+    td_flow_table_free(t);
+}
+
+static void test_ipv6_and_both_directions_one_flow(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    struct td_segment s = c2s(S, 1, 0, NULL);
+    s.src.family = 6;
+    s.dst.family = 6;
+    s.src.bytes[15] = 9;
+    struct td_segment v4 = c2s(S, 1, 0, NULL);
+    feed(t, s, 1);
+    feed(t, v4, 2); /* same bytes and ports, other family: another flow */
+    struct td_segment back = s2c(S | A, 9, 2, NULL);
+    back.src.family = 6;
+    back.dst.family = 6;
+    back.dst.bytes[15] = 9;
+    feed(t, back, 3);
+    CU_ASSERT_EQUAL(r.num_opened, 2);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].synack_frame, 3);
+    CU_ASSERT_EQUAL(r.closed[1].client.family, 6);
+    CU_ASSERT_EQUAL(r.closed[2].synack_frame, 0);
+    td_flow_table_free(t);
+}
+
+/* ---- nDPI on a real capture ---- */
+
+/* parse_frame: Ethernet II / IPv4 / TCP, enough for the corpus file used below. */
+static bool parse_frame(const uint8_t *data, uint32_t caplen, struct td_segment *seg)
+{
+    struct td_cursor c;
+    td_cursor_init(&c, data, caplen, 0);
+    uint16_t ethertype = 0;
+    struct td_cursor ip;
+    uint8_t vihl = 0;
+    uint8_t proto = 0;
+    uint16_t total = 0;
+    if (!td_cursor_skip(&c, 12) || !td_cursor_get_u16(&c, &ethertype) || ethertype != 0x0800) {
+        return false;
+    }
+    ip = c;
+    if (!td_cursor_get_u8(&c, &vihl) || !td_cursor_skip(&c, 1) || !td_cursor_get_u16(&c, &total) ||
+        !td_cursor_skip(&c, 5) || !td_cursor_get_u8(&c, &proto) || !td_cursor_skip(&c, 2) || proto != 6) {
+        return false;
+    }
+    memset(seg, 0, sizeof(*seg));
+    seg->src.family = 4;
+    seg->dst.family = 4;
+    size_t ihl = (size_t)(vihl & 0x0f) * 4u;
+    uint8_t off_flags = 0;
+    uint16_t win = 0;
+    if (!td_cursor_copy(&c, seg->src.bytes, 4) || !td_cursor_copy(&c, seg->dst.bytes, 4) || ihl < 20 ||
+        !td_cursor_skip(&c, ihl - 20) || !td_cursor_get_u16(&c, &seg->sport) || !td_cursor_get_u16(&c, &seg->dport) ||
+        !td_cursor_get_u32(&c, &seg->seq) || !td_cursor_get_u32(&c, &seg->ack) || !td_cursor_get_u8(&c, &off_flags) ||
+        !td_cursor_get_u8(&c, &seg->flags) || !td_cursor_get_u16(&c, &win) || !td_cursor_skip(&c, 4)) {
+        return false;
+    }
+    size_t doff = (size_t)(off_flags >> 4) * 4u;
+    if (doff < 20 || !td_cursor_skip(&c, doff - 20) || total < ihl + doff) {
+        return false;
+    }
+    seg->payload_wire_len = (uint32_t)(total - ihl - doff);
+    td_cursor_truncate(&c, seg->payload_wire_len);
+    seg->payload = td_cursor_data(&c);
+    seg->payload_len = (uint32_t)td_cursor_len(&c);
+    seg->ip = td_cursor_data(&ip);
+    seg->ip_len = (uint32_t)td_cursor_len(&ip);
+    return true;
+}
+
+static void test_ndpi_tls_capture(void)
+{
+    const char *path = TD_CORPUS_DIR "/zeek-tls12-dhe-rsa.pcap";
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(path, errbuf);
+    if (p == NULL) {
+        printf("\n  skipped: %s not available\n", path);
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(pcap_datalink(p), DLT_EN10MB);
+    struct rec r;
+    memset(&r, 0, sizeof(r));
+    r.contiguous = true;
+    struct td_flow_callbacks cb = {
+        .ctx = &r,
+        .on_open = on_open,
+        .on_data = on_data,
+        .on_gap = on_gap,
+        .on_tcp_flags = on_tcp_flags,
+        .on_close = on_close,
+    };
+    struct td_limits l = td_limits_default();
+    struct td_flow_table *t = td_flow_table_new(&l, &cb, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    uint64_t frame = 0;
+    while (pcap_next_ex(p, &h, &data) == 1) {
+        frame++;
+        struct td_segment seg;
+        if (!parse_frame(data, h->caplen, &seg)) {
+            continue;
+        }
+        int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec * 1000;
+        td_flow_table_add(t, &seg, frame, ts);
+    }
+    pcap_close(p);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(frame, 24);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    const struct td_flow_info *fi = &r.closed[1];
+    CU_ASSERT_STRING_EQUAL(fi->app_protocol, "TLS");
+    /* From tshark: client 62277, server 443; client FIN in frame 21 (after its 53-byte segment 20), server
+     * FIN in frame 17; the three RSTs (22-24) arrive after the close; streams are 489 and 4395 bytes
+     * (frame 15 overlaps frame 14 and adds 53 bytes). */
+    CU_ASSERT_EQUAL(fi->client_port, 62277);
+    CU_ASSERT_EQUAL(fi->server_port, 443);
+    CU_ASSERT_EQUAL(fi->end, TD_FLOW_END_FIN);
+    CU_ASSERT_EQUAL(fi->fin_frame[0], 21);
+    CU_ASSERT_EQUAL(fi->fin_frame[1], 17);
+    CU_ASSERT_EQUAL(fi->last_frame, 21);
+    CU_ASSERT_EQUAL(r.stream_len[1][0], 489);
+    CU_ASSERT_EQUAL(r.stream_len[1][1], 4395);
+    CU_ASSERT_EQUAL(fi->gaps[0] + fi->gaps[1], 0);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t)->segments_ignored, 3);
+    CU_ASSERT(r.contiguous);
+    /* The first client bytes are a TLS handshake record (content type 22, version 3.x). */
+    CU_ASSERT_EQUAL(r.stream[1][0][0], 0x16);
+    CU_ASSERT_EQUAL(r.stream[1][0][1], 0x03);
+    td_flow_table_free(t);
+}
+
+
+/* ---- randomized segments: structural invariants only ---- */
+
+#define STRESS_IDS 4096
+
+struct stress {
+    uint64_t next_off[STRESS_IDS][2];
+    uint8_t state[STRESS_IDS]; /* 0 unused, 1 open, 2 closed */
+    uint64_t ids[STRESS_IDS];
+    bool ok;
+    size_t opened, closed;
+};
+
+static uint64_t stress_id(struct stress *st, void *user)
+{
+    uint64_t *u = user;
+    if (u < st->ids || u >= st->ids + STRESS_IDS || st->state[*u] != 1) {
+        st->ok = false;
+        return 0;
+    }
+    return *u;
+}
+
+static void *st_open(void *ctx, const struct td_flow_info *info)
+{
+    struct stress *st = ctx;
+    if (info->id >= STRESS_IDS || st->state[info->id] != 0) {
+        st->ok = false;
+        return NULL;
+    }
+    st->state[info->id] = 1;
+    st->ids[info->id] = info->id;
+    st->opened++;
+    return &st->ids[info->id];
+}
+
+static void st_span(struct stress *st, void *user, int dir, uint64_t off, uint64_t len)
+{
+    uint64_t id = stress_id(st, user);
+    if (len == 0 || off != st->next_off[id][dir]) {
+        st->ok = false;
+    }
+    st->next_off[id][dir] = off + len;
+}
+
+static void st_data(void *ctx, void *user, int dir, const uint8_t *data, size_t len, uint64_t off, uint64_t frame,
+                    int64_t ts_ns)
+{
+    (void)data;
+    (void)frame;
+    (void)ts_ns;
+    st_span(ctx, user, dir, off, len);
+}
+
+static void st_gap(void *ctx, void *user, int dir, uint64_t off, uint64_t len, uint64_t frame, int64_t ts_ns)
+{
+    (void)frame;
+    (void)ts_ns;
+    st_span(ctx, user, dir, off, len);
+}
+
+static void st_close(void *ctx, void *user, const struct td_flow_info *info)
+{
+    struct stress *st = ctx;
+    uint64_t id = stress_id(st, user);
+    if (id != info->id || info->end == TD_FLOW_END_NONE) {
+        st->ok = false;
+    }
+    st->state[id] = 2;
+    st->closed++;
+}
+
+static uint32_t xorshift(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+static void test_random_segments(void)
+{
+    static struct stress st;
+    static const char bytes[] = "0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    memset(&st, 0, sizeof(st));
+    st.ok = true;
+    struct td_flow_callbacks cb = {.ctx = &st, .on_open = st_open, .on_data = st_data, .on_gap = st_gap,
+                                   .on_close = st_close};
+    struct td_limits l = td_limits_default();
+    l.max_flows = 3;
+    l.max_reasm_bytes = 64;
+    l.idle_timeout_ns = 2000000000;
+    struct td_flow_table *t = td_flow_table_new(&l, &cb, false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint32_t rnd = 0x9e3779b9u;
+    uint32_t isn[5][2];
+    for (int i = 0; i < 5; i++) {
+        isn[i][0] = xorshift(&rnd);
+        isn[i][1] = (i & 1) ? 0xffffffc0u : xorshift(&rnd); /* some wrap early */
+    }
+    int64_t now = 0;
+    for (uint64_t frame = 1; frame <= 20000; frame++) {
+        uint32_t x = xorshift(&rnd);
+        int conn = (int)(x % 5u);
+        int dir = (int)((x >> 3) & 1u);
+        struct ep c = CLI;
+        c.port = (uint16_t)(50000 + conn);
+        struct ep srv = SRV;
+        uint32_t y = xorshift(&rnd);
+        uint8_t flags = A;
+        switch (y % 16u) {
+        case 0:
+            flags = dir == 0 ? S : (S | A);
+            break;
+        case 1:
+            flags = A | F;
+            break;
+        case 2:
+            flags = (y & 16u) ? R : (R | A);
+            break;
+        default:
+            break;
+        }
+        uint32_t len = (y >> 8) % 24u;
+        if (flags & R) {
+            len = 0;
+        }
+        int32_t jitter = (int32_t)((y >> 16) % 200u) - 40;
+        uint32_t seq = isn[conn][dir] + 1u + (uint32_t)(frame / 4u) + (uint32_t)jitter;
+        if (flags & S) {
+            seq = isn[conn][dir];
+        }
+        uint32_t ack = isn[conn][1 - dir] + 1u + (uint32_t)(frame / 4u) + (uint32_t)((y >> 24) % 64u);
+        struct td_segment seg = dir == 0 ? mk(c, srv, flags, seq, ack, NULL) : mk(srv, c, flags, seq, ack, NULL);
+        seg.payload = (const uint8_t *)bytes;
+        seg.payload_len = len;
+        seg.payload_wire_len = (x & 0x700u) == 0 ? len + 7u : len; /* some snaplen cuts */
+        now += (int64_t)(x >> 12) % 50000000;
+        td_flow_table_add(t, &seg, frame, now);
+        if (!st.ok) {
+            break;
+        }
+    }
+    td_flow_table_flush(t);
+    CU_ASSERT_TRUE(st.ok);
+    CU_ASSERT(st.opened > 10);
+    CU_ASSERT_EQUAL(st.opened, st.closed);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t)->flows_total, st.opened);
+    CU_ASSERT(td_flow_table_stats(t)->flows_active_max <= 3);
+    td_flow_table_free(t);
+}
+
+static CU_TestInfo tests[] = {
+    {"in order, FIN close, stragglers", test_in_order_and_fin_close},
+    {"out of order", test_out_of_order},
+    {"retransmission and overlap", test_retransmission_and_overlap},
+    {"sequence wraparound", test_sequence_wraparound},
+    {"gap on cap and at flush", test_gap_on_cap_and_flush},
+    {"gap from the peer's ACK", test_gap_from_peer_ack},
+    {"FIN waits for missing data", test_fin_waits_for_missing_data},
+    {"mid-stream roles", test_mid_stream_roles},
+    {"SYN+ACK first, RST", test_synack_first_and_rst},
+    {"eviction and flush order", test_eviction},
+    {"idle timeout", test_idle_timeout},
+    {"TCP fast open", test_fast_open},
+    {"snaplen", test_snaplen},
+    {"IPv6 and one flow per connection", test_ipv6_and_both_directions_one_flow},
+    {"random segments keep the invariants", test_random_segments},
+    {"nDPI on a TLS capture", test_ndpi_tls_capture},
+    CU_TEST_INFO_NULL,
+};
+
+TD_TEST_MAIN("flow", tests)
