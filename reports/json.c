@@ -1,3 +1,1103 @@
 /* SPDX-License-Identifier: MIT */
-/* (being written) */
-#include "report.h"
+/* json.c: one connection's facts (dissect/facts.h) and the input, totals and limits as JSON objects, in the
+ * key order of docs/report.schema.json. Code values are "0x%04x" strings with their IANA names (Wireshark's
+ * tls.handshake.* fields show the same values); times are RFC 3339 UTC with nanoseconds.
+ * Specs: RFC 3339 §5.6 (timestamps), RFC 8446 / RFC 5246 (field meanings), RFC 8701 (GREASE). */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../capture/decode.h"
+#include "../capture/reader.h"
+#include "../dissect/names.h"
+
+#define NAME_BUF_LEN 64
+
+/* --- checked builders --- */
+
+void td_json_set(struct td_json_ctx *ctx, json_t *obj, const char *key, json_t *value)
+{
+    // json_object_set_new decrefs value and returns -1 on a NULL object, NULL value or bad key.
+    if (value == NULL || json_object_set_new(obj, key, value) != 0) {
+        ctx->failures++;
+    }
+}
+
+void td_json_append(struct td_json_ctx *ctx, json_t *arr, json_t *value)
+{
+    if (value == NULL || json_array_append_new(arr, value) != 0) {
+        ctx->failures++;
+    }
+}
+
+json_t *td_json_u64(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+json_t *td_json_str(const char *s)
+{
+    if (s == NULL) {
+        return json_null();
+    }
+    size_t n = strlen(s);
+    bool clean = true;
+    for (size_t i = 0; i < n && clean; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        clean = ch >= 0x20 && ch <= 0x7e;
+    }
+    if (clean) {
+        return json_stringn(s, n);
+    }
+    /* The dissector escapes wire strings already; this backstop keeps a stray byte from making
+     * json_string fail (it requires UTF-8) or from reaching a terminal. Same \xNN form as dissect/escape.c. */
+    char *buf = malloc(n * 4 + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch <= 0x7e) {
+            buf[o++] = (char)ch;
+            continue;
+        }
+        (void)snprintf(buf + o, 5, "\\x%02x", ch);
+        o += 4;
+    }
+    json_t *j = json_stringn(buf, o);
+    free(buf);
+    return j;
+}
+
+const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len)
+{
+    // Floor division so that times before 1970 still get a nanosecond part in 0..999999999.
+    int64_t sec = ts_ns / 1000000000;
+    int64_t nsec = ts_ns % 1000000000;
+    if (nsec < 0) {
+        nsec += 1000000000;
+        sec -= 1;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        return NULL;
+    }
+    int n = snprintf(buf, buf_len, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRId64 "Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nsec);
+    return n > 0 && (size_t)n < buf_len ? buf : NULL;
+}
+
+/* Certificate validity times are whole seconds: "2013-11-03T07:45:43Z". */
+static json_t *time_sec(int64_t sec)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    char buf[32];
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        return json_null();
+    }
+    int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return n > 0 && (size_t)n < sizeof(buf) ? json_string(buf) : json_null();
+}
+
+static json_t *time_ns(int64_t ts_ns)
+{
+    char buf[48];
+    const char *s = td_json_time(ts_ns, buf, sizeof(buf));
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *boolean(bool b)
+{
+    return json_boolean(b);
+}
+
+static json_t *code16(uint16_t v)
+{
+    char buf[8];
+    (void)snprintf(buf, sizeof(buf), "0x%04x", v);
+    return json_string(buf);
+}
+
+static json_t *code8(unsigned v)
+{
+    char buf[8];
+    (void)snprintf(buf, sizeof(buf), "0x%02x", v & 0xffu);
+    return json_string(buf);
+}
+
+static const char *role_name(uint8_t role)
+{
+    return role == TD_ROLE_CLIENT ? "client" : "server";
+}
+
+/* The display name of a 16-bit code: the table's name; GREASE values (RFC 8701) as "GREASE" since the
+ * tables do not list them; anything else as "unknown(0x1a1a)". */
+static const char *name16(const char *name, uint16_t v, char *buf, size_t buf_len)
+{
+    if (name == NULL && td_is_grease(v)) {
+        return "GREASE";
+    }
+    return td_name_fmt(name, v, buf, buf_len);
+}
+
+/* {"code": "0x0303", "name": "..."} */
+static json_t *named(struct td_json_ctx *ctx, uint16_t v, const char *name)
+{
+    char buf[NAME_BUF_LEN];
+    json_t *o = json_object();
+    td_json_set(ctx, o, "code", code16(v));
+    td_json_set(ctx, o, "name", td_json_str(name16(name, v, buf, sizeof(buf))));
+    return o;
+}
+
+static json_t *version_obj(struct td_json_ctx *ctx, uint16_t v)
+{
+    char buf[NAME_BUF_LEN];
+    return named(ctx, v, td_name_version(v, buf, sizeof(buf)));
+}
+
+typedef const char *(*name16_fn)(uint16_t);
+
+static json_t *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
+        td_json_append(ctx, a, named(ctx, l->v[i], fn != NULL ? fn(l->v[i]) : NULL));
+    }
+    return a;
+}
+
+static const char *cipher_name(uint16_t code)
+{
+    const struct td_cipher_suite *cs = td_cipher_suite_find(code);
+    return cs != NULL ? cs->name : NULL;
+}
+
+static json_t *version_list(struct td_json_ctx *ctx, const struct td_u16_list *l)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
+        td_json_append(ctx, a, version_obj(ctx, l->v[i]));
+    }
+    return a;
+}
+
+/* EC point formats (RFC 8422 §5.1.2) and client certificate types (RFC 5246 §7.4.4, RFC 8422 §5.5):
+ * two small registries the shared name tables do not carry. */
+static const char *ec_point_format_name(uint16_t v)
+{
+    static const char *const names[] = {"uncompressed", "ansiX962_compressed_prime",
+                                        "ansiX962_compressed_char2"};
+    return v < sizeof(names) / sizeof(names[0]) ? names[v] : NULL;
+}
+
+static const char *cert_type_name(uint16_t v)
+{
+    switch (v) {
+    case 1: return "rsa_sign";
+    case 2: return "dss_sign";
+    case 3: return "rsa_fixed_dh";
+    case 4: return "dss_fixed_dh";
+    case 5: return "rsa_ephemeral_dh_RESERVED";
+    case 6: return "dss_ephemeral_dh_RESERVED";
+    case 20: return "fortezza_dms_RESERVED";
+    case 64: return "ecdsa_sign";
+    case 65: return "rsa_fixed_ecdh";
+    case 66: return "ecdsa_fixed_ecdh";
+    case 67: return "gost_sign256";
+    case 68: return "gost_sign512";
+    default: return NULL;
+    }
+}
+
+/* u8 registries: {"code": "0x01", "name": ...} */
+static json_t *named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
+        char buf[NAME_BUF_LEN];
+        const char *name = fn(l->v[i]);
+        if (name == NULL) {
+            (void)snprintf(buf, sizeof(buf), "unknown(0x%02x)", l->v[i] & 0xffu);
+            name = buf;
+        }
+        json_t *o = json_object();
+        td_json_set(ctx, o, "code", code8(l->v[i]));
+        td_json_set(ctx, o, "name", td_json_str(name));
+        td_json_append(ctx, a, o);
+    }
+    return a;
+}
+
+static json_t *str_list(struct td_json_ctx *ctx, char *const *v, uint32_t num)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; v != NULL && i < num; i++) {
+        td_json_append(ctx, a, td_json_str(v[i]));
+    }
+    return a;
+}
+
+/* Adds "frame" and "time" of an evidence to an object (null when the fact has no frame). */
+static void set_ev(struct td_json_ctx *ctx, json_t *o, const struct td_evidence *ev)
+{
+    td_json_set(ctx, o, "frame", ev->frame != 0 ? td_json_u64(ev->frame) : json_null());
+    td_json_set(ctx, o, "time", ev->frame != 0 ? time_ns(ev->ts_ns) : json_null());
+}
+
+/* {"frame": n, "time": t}, or null when the fact was not seen. */
+static json_t *ev_obj(struct td_json_ctx *ctx, const struct td_evidence *ev)
+{
+    if (ev->frame == 0) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    set_ev(ctx, o, ev);
+    return o;
+}
+
+/* {"client": ..., "server": ...} from TLS-role-indexed evidence. */
+static json_t *ev_pair(struct td_json_ctx *ctx, const struct td_evidence ev[2])
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "client", ev_obj(ctx, &ev[TD_ROLE_CLIENT]));
+    td_json_set(ctx, o, "server", ev_obj(ctx, &ev[TD_ROLE_SERVER]));
+    return o;
+}
+
+static json_t *u64_pair(struct td_json_ctx *ctx, uint64_t client, uint64_t server)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "client", td_json_u64(client));
+    td_json_set(ctx, o, "server", td_json_u64(server));
+    return o;
+}
+
+static json_t *frame_or_null(uint64_t frame)
+{
+    return frame != 0 ? td_json_u64(frame) : json_null();
+}
+
+/* Handshake type as our snake_case id ("client_hello"); unknown types as "unknown(0x00fe)". */
+static json_t *hs_name(int32_t type)
+{
+    if (type < 0) {
+        return json_null();
+    }
+    char buf[NAME_BUF_LEN];
+    return td_json_str(td_name_fmt(td_name_handshake(type), (unsigned)type, buf, sizeof(buf)));
+}
+
+static json_t *anomaly_name(enum td_anomaly a)
+{
+    return a == TD_ANOM_NONE ? json_null() : json_string(td_anomaly_name(a));
+}
+
+/* --- connection parts --- */
+
+static json_t *endpoint(struct td_json_ctx *ctx, const struct td_addr *a, uint16_t port)
+{
+    char buf[64];
+    td_addr_format(a, buf, sizeof(buf));
+    json_t *o = json_object();
+    td_json_set(ctx, o, "ip", td_json_str(buf));
+    td_json_set(ctx, o, "port", json_integer(port));
+    return o;
+}
+
+static const char *flow_end_name(enum td_flow_end e)
+{
+    switch (e) {
+    case TD_FLOW_END_FIN: return "fin";
+    case TD_FLOW_END_RST: return "rst";
+    case TD_FLOW_END_IDLE: return "idle";
+    case TD_FLOW_END_EVICTED: return "evicted";
+    case TD_FLOW_END_CAPTURE_END: return "capture_end";
+    case TD_FLOW_END_NONE: break;
+    }
+    return "open";
+}
+
+/* TLS role -> TCP direction of the flow table: they differ when the TLS client is the TCP server. */
+static int tcp_dir(bool swapped, int role)
+{
+    return swapped ? 1 - role : role;
+}
+
+static json_t *tcp_flag(struct td_json_ctx *ctx, uint64_t frame, const char *from)
+{
+    if (frame == 0) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    td_json_set(ctx, o, "frame", td_json_u64(frame));
+    td_json_set(ctx, o, "from", json_string(from));
+    return o;
+}
+
+static json_t *tcp_obj(struct td_json_ctx *ctx, const struct td_flow_info *info, bool sw)
+{
+    int c = tcp_dir(sw, TD_ROLE_CLIENT), s = tcp_dir(sw, TD_ROLE_SERVER);
+    json_t *o = json_object();
+    td_json_set(ctx, o, "packets", u64_pair(ctx, info->packets[c], info->packets[s]));
+    td_json_set(ctx, o, "payload_bytes", u64_pair(ctx, info->payload_bytes[c], info->payload_bytes[s]));
+    // SYN comes from the TCP client, which is the TLS server when roles are swapped.
+    td_json_set(ctx, o, "syn", tcp_flag(ctx, info->syn_frame, sw ? "server" : "client"));
+    td_json_set(ctx, o, "synack", tcp_flag(ctx, info->synack_frame, sw ? "client" : "server"));
+    json_t *fin = json_object();
+    td_json_set(ctx, fin, "client", frame_or_null(info->fin_frame[c]));
+    td_json_set(ctx, fin, "server", frame_or_null(info->fin_frame[s]));
+    td_json_set(ctx, o, "fin", fin);
+    json_t *rst = json_object();
+    td_json_set(ctx, rst, "client", frame_or_null(info->rst_frame[c]));
+    td_json_set(ctx, rst, "server", frame_or_null(info->rst_frame[s]));
+    td_json_set(ctx, o, "rst", rst);
+    td_json_set(ctx, o, "retransmissions", u64_pair(ctx, info->retransmissions[c], info->retransmissions[s]));
+    td_json_set(ctx, o, "out_of_order", u64_pair(ctx, info->out_of_order[c], info->out_of_order[s]));
+    td_json_set(ctx, o, "gaps", u64_pair(ctx, info->gaps[c], info->gaps[s]));
+    td_json_set(ctx, o, "gap_bytes", u64_pair(ctx, info->gap_bytes[c], info->gap_bytes[s]));
+    td_json_set(ctx, o, "reasm_cap_hits", u64_pair(ctx, info->reasm_cap_hits[c], info->reasm_cap_hits[s]));
+    td_json_set(ctx, o, "end", json_string(flow_end_name(info->end)));
+    return o;
+}
+
+static json_t *key_share(struct td_json_ctx *ctx, uint16_t group, uint16_t key_len)
+{
+    char buf[NAME_BUF_LEN];
+    json_t *o = json_object();
+    td_json_set(ctx, o, "group", code16(group));
+    td_json_set(ctx, o, "name", td_json_str(name16(td_name_group(group), group, buf, sizeof(buf))));
+    td_json_set(ctx, o, "key_len", json_integer(key_len));
+    return o;
+}
+
+static json_t *client_hello(struct td_json_ctx *ctx, const struct td_client_hello *ch)
+{
+    json_t *o = json_object();
+    set_ev(ctx, o, &ch->ev);
+    td_json_set(ctx, o, "record_version", version_obj(ctx, ch->record_version));
+    td_json_set(ctx, o, "version", version_obj(ctx, ch->legacy_version));
+    td_json_set(ctx, o, "sslv2_format", boolean(ch->sslv2_format));
+    td_json_set(ctx, o, "session_id_len", json_integer(ch->session_id_len));
+    td_json_set(ctx, o, "cipher_suites", named_list(ctx, &ch->ciphers, cipher_name));
+    td_json_set(ctx, o, "compression_methods_len", json_integer(ch->compression_methods_len));
+    td_json_set(ctx, o, "extensions", named_list(ctx, &ch->extensions, td_name_extension));
+    td_json_set(ctx, o, "sni", td_json_str(ch->sni));
+    td_json_set(ctx, o, "alpn", str_list(ctx, ch->alpn, ch->num_alpn));
+    td_json_set(ctx, o, "supported_versions", version_list(ctx, &ch->supported_versions));
+    td_json_set(ctx, o, "supported_groups", named_list(ctx, &ch->groups, td_name_group));
+    td_json_set(ctx, o, "signature_algorithms", named_list(ctx, &ch->sig_algs, td_name_sig_alg));
+    json_t *ks = json_array();
+    for (uint32_t i = 0; ch->key_shares != NULL && i < ch->num_key_shares; i++) {
+        td_json_append(ctx, ks, key_share(ctx, ch->key_shares[i].group, ch->key_shares[i].key_len));
+    }
+    td_json_set(ctx, o, "key_shares", ks);
+    td_json_set(ctx, o, "ec_point_formats", named8_list(ctx, &ch->ec_point_formats, ec_point_format_name));
+    json_t *f = json_object();
+    td_json_set(ctx, f, "renegotiation_info", boolean(ch->has_renegotiation_info));
+    td_json_set(ctx, f, "scsv_renegotiation", boolean(ch->has_scsv_renegotiation));
+    td_json_set(ctx, f, "fallback_scsv", boolean(ch->has_fallback_scsv));
+    td_json_set(ctx, f, "post_handshake_auth", boolean(ch->has_post_handshake_auth));
+    td_json_set(ctx, f, "extended_master_secret", boolean(ch->has_extended_master_secret));
+    td_json_set(ctx, f, "session_ticket", boolean(ch->has_session_ticket));
+    td_json_set(ctx, f, "pre_shared_key", boolean(ch->has_pre_shared_key));
+    td_json_set(ctx, f, "early_data", boolean(ch->has_early_data));
+    td_json_set(ctx, o, "flags", f);
+    // The fingerprints are fixed-size arrays; bound the read in case one was filled to the brim.
+    td_json_set(ctx, o, "ja3", ch->ja3[0] ? td_json_str(ch->ja3) : json_null());
+    td_json_set(ctx, o, "ja3_hash", ch->ja3_hash[0] ? json_stringn(ch->ja3_hash, strnlen(ch->ja3_hash, 32))
+                                                      : json_null());
+    td_json_set(ctx, o, "ja4", ch->ja4[0] ? json_stringn(ch->ja4, strnlen(ch->ja4, sizeof(ch->ja4) - 1))
+                                            : json_null());
+    td_json_set(ctx, o, "anomaly", anomaly_name(ch->anomaly));
+    return o;
+}
+
+static json_t *server_hello(struct td_json_ctx *ctx, const struct td_server_hello *sh)
+{
+    json_t *o = json_object();
+    set_ev(ctx, o, &sh->ev);
+    td_json_set(ctx, o, "hello_retry_request", boolean(sh->is_hrr));
+    td_json_set(ctx, o, "record_version", version_obj(ctx, sh->record_version));
+    td_json_set(ctx, o, "version", version_obj(ctx, sh->legacy_version));
+    td_json_set(ctx, o, "selected_version",
+                sh->selected_version != 0 ? version_obj(ctx, sh->selected_version) : json_null());
+    td_json_set(ctx, o, "session_id_len", json_integer(sh->session_id_len));
+    td_json_set(ctx, o, "cipher", named(ctx, sh->cipher, cipher_name(sh->cipher)));
+    td_json_set(ctx, o, "compression", json_integer(sh->compression));
+    td_json_set(ctx, o, "extensions", named_list(ctx, &sh->extensions, td_name_extension));
+    td_json_set(ctx, o, "key_share",
+                sh->key_share_group != 0 ? key_share(ctx, sh->key_share_group, sh->key_share_len) : json_null());
+    td_json_set(ctx, o, "alpn", td_json_str(sh->alpn));
+    json_t *f = json_object();
+    td_json_set(ctx, f, "renegotiation_info", boolean(sh->has_renegotiation_info));
+    td_json_set(ctx, f, "extended_master_secret", boolean(sh->has_extended_master_secret));
+    td_json_set(ctx, f, "session_ticket", boolean(sh->has_session_ticket));
+    td_json_set(ctx, f, "pre_shared_key", boolean(sh->has_pre_shared_key));
+    td_json_set(ctx, o, "flags", f);
+    td_json_set(ctx, o, "anomaly", anomaly_name(sh->anomaly));
+    return o;
+}
+
+static json_t *cert_obj(struct td_json_ctx *ctx, const struct td_cert *c)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "subject", td_json_str(c->subject));
+    td_json_set(ctx, o, "issuer", td_json_str(c->issuer));
+    td_json_set(ctx, o, "serial", td_json_str(c->serial));
+    td_json_set(ctx, o, "not_before", c->parse_error ? json_null() : time_sec(c->not_before));
+    td_json_set(ctx, o, "not_after", c->parse_error ? json_null() : time_sec(c->not_after));
+    td_json_set(ctx, o, "sans", str_list(ctx, c->sans, c->num_sans));
+    td_json_set(ctx, o, "ekus", str_list(ctx, c->ekus, c->num_ekus));
+    td_json_set(ctx, o, "has_eku_extension", boolean(c->has_eku_ext));
+    json_t *key = json_object();
+    td_json_set(ctx, key, "type",
+                c->key_type[0] ? json_stringn(c->key_type, strnlen(c->key_type, sizeof(c->key_type) - 1))
+                               : json_null());
+    td_json_set(ctx, key, "bits", json_integer(c->key_bits));
+    td_json_set(ctx, o, "key", key);
+    td_json_set(ctx, o, "signature_algorithm", td_json_str(c->sig_alg));
+    td_json_set(ctx, o, "self_signed", boolean(c->self_signed));
+    td_json_set(ctx, o, "ca", boolean(c->is_ca));
+    td_json_set(ctx, o, "der_len", json_integer(c->der_len));
+    td_json_set(ctx, o, "sha256", c->sha256[0] ? json_stringn(c->sha256, strnlen(c->sha256, 64)) : json_null());
+    td_json_set(ctx, o, "parse_error", boolean(c->parse_error));
+    return o;
+}
+
+static json_t *chain_obj(struct td_json_ctx *ctx, const struct td_cert_chain *ch)
+{
+    if (ch == NULL) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    set_ev(ctx, o, &ch->ev);
+    td_json_set(ctx, o, "count_sent", json_integer(ch->num_sent));
+    td_json_set(ctx, o, "total_len", json_integer(ch->total_len));
+    json_t *a = json_array();
+    for (uint32_t i = 0; ch->certs != NULL && i < ch->num_certs; i++) {
+        td_json_append(ctx, a, cert_obj(ctx, &ch->certs[i]));
+    }
+    td_json_set(ctx, o, "chain", a);
+    return o;
+}
+
+static const char *kx_kind_name(enum td_kx_kind k)
+{
+    switch (k) {
+    case TD_KX_RSA: return "rsa";
+    case TD_KX_DHE: return "dhe";
+    case TD_KX_ECDHE: return "ecdhe";
+    case TD_KX_PSK: return "psk";
+    case TD_KX_TLS13: return "tls13";
+    case TD_KX_OTHER: return "other";
+    case TD_KX_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+static json_t *ske_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
+{
+    if (!kx->has_ske) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    set_ev(ctx, o, &kx->ske_ev);
+    // The parser fills the fields of the negotiated kind; fall back on which fields are set.
+    bool dh = kx->kind == TD_KX_DHE || (kx->kind != TD_KX_ECDHE && kx->dh_p_len != 0);
+    bool ecdh = !dh && (kx->kind == TD_KX_ECDHE || kx->ec_curve_type != 0);
+    if (dh) {
+        json_t *d = json_object();
+        td_json_set(ctx, d, "p_len", json_integer(kx->dh_p_len));
+        td_json_set(ctx, d, "g_len", json_integer(kx->dh_g_len));
+        td_json_set(ctx, d, "ys_len", json_integer(kx->dh_ys_len));
+        td_json_set(ctx, d, "p_first_byte", json_integer(kx->dh_p_first));
+        td_json_set(ctx, d, "ys_first_byte", json_integer(kx->dh_ys_first));
+        td_json_set(ctx, o, "dh", d);
+    }
+    if (ecdh) {
+        char buf[NAME_BUF_LEN];
+        json_t *e = json_object();
+        td_json_set(ctx, e, "curve_type", json_integer(kx->ec_curve_type));
+        td_json_set(ctx, e, "group", code16(kx->ec_group));
+        td_json_set(ctx, e, "group_name",
+                    td_json_str(name16(td_name_group(kx->ec_group), kx->ec_group, buf, sizeof(buf))));
+        td_json_set(ctx, e, "point_len", json_integer(kx->ec_server_point_len));
+        td_json_set(ctx, o, "ecdh", e);
+    }
+    td_json_set(ctx, o, "signature_algorithm",
+                kx->ske_sig_alg != 0 ? named(ctx, kx->ske_sig_alg, td_name_sig_alg(kx->ske_sig_alg))
+                                     : json_null());
+    td_json_set(ctx, o, "signature_len", json_integer(kx->ske_sig_len));
+    return o;
+}
+
+static json_t *cke_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
+{
+    if (!kx->has_cke) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    set_ev(ctx, o, &kx->cke_ev);
+    if (kx->has_dh_yc && (kx->kind == TD_KX_DHE || kx->kind == TD_KX_UNKNOWN || kx->kind == TD_KX_OTHER)) {
+        json_t *d = json_object();
+        td_json_set(ctx, d, "yc_len", json_integer(kx->dh_yc_len));
+        td_json_set(ctx, d, "yc_first_byte", json_integer(kx->dh_yc_first));
+        td_json_set(ctx, o, "dh", d);
+    } else if (kx->kind == TD_KX_ECDHE || (kx->kind != TD_KX_RSA && kx->ec_client_point_len != 0)) {
+        json_t *e = json_object();
+        td_json_set(ctx, e, "point_len", json_integer(kx->ec_client_point_len));
+        td_json_set(ctx, o, "ecdh", e);
+    } else if (kx->kind == TD_KX_RSA || kx->rsa_epms_len != 0) {
+        json_t *r = json_object();
+        td_json_set(ctx, r, "encrypted_premaster_len", json_integer(kx->rsa_epms_len));
+        td_json_set(ctx, o, "rsa", r);
+    }
+    return o;
+}
+
+static json_t *kx_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "kind", json_string(kx_kind_name(kx->kind)));
+    td_json_set(ctx, o, "server_key_exchange", ske_obj(ctx, kx));
+    td_json_set(ctx, o, "client_key_exchange", cke_obj(ctx, kx));
+    return o;
+}
+
+static json_t *cert_request_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+{
+    const struct td_cert_request *cr = f->cert_request;
+    if (cr == NULL) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    set_ev(ctx, o, &cr->ev);
+    td_json_set(ctx, o, "tls13", boolean(cr->tls13));
+    td_json_set(ctx, o, "certificate_types", named8_list(ctx, &cr->cert_types, cert_type_name));
+    td_json_set(ctx, o, "signature_algorithms", named_list(ctx, &cr->sig_algs, td_name_sig_alg));
+    json_t *ca = json_object();
+    td_json_set(ctx, ca, "list_len", json_integer(cr->ca_list_len));
+    td_json_set(ctx, ca, "names", json_integer(cr->num_ca_names));
+    td_json_set(ctx, ca, "well_formed", boolean(cr->ca_list_well_formed));
+    td_json_set(ctx, o, "certificate_authorities", ca);
+    td_json_set(ctx, o, "message_len", json_integer(cr->msg_len));
+    td_json_set(ctx, o, "count", json_integer(f->cert_requests_seen));
+    return o;
+}
+
+static json_t *alert_obj(struct td_json_ctx *ctx, const struct td_alert *a)
+{
+    char buf[NAME_BUF_LEN];
+    json_t *o = json_object();
+    set_ev(ctx, o, &a->ev);
+    td_json_set(ctx, o, "from", json_string(role_name(a->role)));
+    td_json_set(ctx, o, "encrypted", boolean(a->encrypted));
+    if (a->encrypted) {
+        td_json_set(ctx, o, "level", json_null());
+        td_json_set(ctx, o, "level_name", json_null());
+        td_json_set(ctx, o, "description", json_null());
+        td_json_set(ctx, o, "description_name", json_null());
+    } else {
+        td_json_set(ctx, o, "level", json_integer(a->level));
+        td_json_set(ctx, o, "level_name",
+                    td_json_str(td_name_fmt(td_name_alert_level(a->level), a->level, buf, sizeof(buf))));
+        td_json_set(ctx, o, "description", json_integer(a->description));
+        td_json_set(ctx, o, "description_name",
+                    td_json_str(td_name_fmt(td_name_alert(a->description), a->description, buf, sizeof(buf))));
+    }
+    td_json_set(ctx, o, "after", hs_name(a->after_msg));
+    return o;
+}
+
+static json_t *records_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, int role)
+{
+    static const char *const keys[5] = {"change_cipher_spec", "alert", "handshake", "application_data",
+                                        "heartbeat"};
+    const struct td_record_counts *rc = &f->counts[role];
+    json_t *o = json_object();
+    for (size_t i = 0; i < 5; i++) {
+        td_json_set(ctx, o, keys[i], td_json_u64(rc->records[i]));
+    }
+    td_json_set(ctx, o, "other", td_json_u64(rc->other_records));
+    json_t *b = json_object();
+    for (size_t i = 0; i < 5; i++) {
+        td_json_set(ctx, b, keys[i], td_json_u64(rc->bytes[i]));
+    }
+    td_json_set(ctx, o, "bytes", b);
+    td_json_set(ctx, o, "application_data_bytes", td_json_u64(f->app_data_bytes[role]));
+    return o;
+}
+
+static json_t *handshake_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "completed", ev_obj(ctx, &f->handshake_done));
+    td_json_set(ctx, o, "resumed", boolean(f->resumed));
+    td_json_set(ctx, o, "false_start", boolean(f->false_start));
+    td_json_set(ctx, o, "finished", ev_pair(ctx, f->finished));
+    td_json_set(ctx, o, "change_cipher_spec", ev_pair(ctx, f->ccs));
+    td_json_set(ctx, o, "encrypted_from", ev_pair(ctx, f->encrypted_from));
+    td_json_set(ctx, o, "first_application_data", ev_pair(ctx, f->first_app_data));
+    td_json_set(ctx, o, "last_message", hs_name(f->last_hs_msg));
+    td_json_set(ctx, o, "last_message_from", f->last_hs_msg >= 0 ? json_string(role_name(f->last_hs_role))
+                                                                  : json_null());
+    return o;
+}
+
+static json_t *post_handshake_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "handshake_records", u64_pair(ctx, f->hs_records_after_done[0], f->hs_records_after_done[1]));
+    td_json_set(ctx, o, "first", ev_pair(ctx, f->first_hs_after_done));
+    td_json_set(ctx, o, "plaintext", u64_pair(ctx, f->plaintext_hs_after_done[0], f->plaintext_hs_after_done[1]));
+    td_json_set(ctx, o, "hello_requests", json_integer(f->hello_requests));
+    return o;
+}
+
+static json_t *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "version", f->version != 0 ? version_obj(ctx, f->version) : json_null());
+    if (f->cipher_known) {
+        const struct td_cipher_suite *cs = td_cipher_suite_find(f->cipher);
+        json_t *c = named(ctx, f->cipher, cs != NULL ? cs->name : NULL);
+        td_json_set(ctx, c, "kx", td_json_str(cs != NULL ? cs->kx : NULL));
+        td_json_set(ctx, c, "auth", td_json_str(cs != NULL ? cs->auth : NULL));
+        td_json_set(ctx, c, "cipher", td_json_str(cs != NULL ? cs->cipher : NULL));
+        td_json_set(ctx, c, "mac", td_json_str(cs != NULL ? cs->mac : NULL));
+        td_json_set(ctx, o, "cipher", c);
+    } else {
+        td_json_set(ctx, o, "cipher", json_null());
+    }
+    json_t *chs = json_array();
+    for (uint32_t i = 0; i < f->num_client_hellos && i < TD_MAX_HELLOS; i++) {
+        if (f->client_hellos[i] != NULL) {
+            td_json_append(ctx, chs, client_hello(ctx, f->client_hellos[i]));
+        }
+    }
+    td_json_set(ctx, o, "client_hellos", chs);
+    td_json_set(ctx, o, "client_hellos_seen", json_integer(f->client_hellos_seen));
+    json_t *shs = json_array();
+    for (uint32_t i = 0; i < f->num_server_hellos && i < TD_MAX_HELLOS; i++) {
+        if (f->server_hellos[i] != NULL) {
+            td_json_append(ctx, shs, server_hello(ctx, f->server_hellos[i]));
+        }
+    }
+    td_json_set(ctx, o, "server_hellos", shs);
+    td_json_set(ctx, o, "server_hellos_seen", json_integer(f->server_hellos_seen));
+    json_t *certs = json_object();
+    td_json_set(ctx, certs, "server", chain_obj(ctx, f->server_certs));
+    td_json_set(ctx, certs, "client", chain_obj(ctx, f->client_certs));
+    td_json_set(ctx, o, "certificates", certs);
+    td_json_set(ctx, o, "key_exchange", kx_obj(ctx, &f->kx));
+    td_json_set(ctx, o, "certificate_request", cert_request_obj(ctx, f));
+    json_t *alerts = json_array();
+    for (uint32_t i = 0; f->alerts != NULL && i < f->num_alerts; i++) {
+        td_json_append(ctx, alerts, alert_obj(ctx, &f->alerts[i]));
+    }
+    td_json_set(ctx, o, "alerts", alerts);
+    td_json_set(ctx, o, "alerts_seen", json_integer(f->alerts_seen));
+    json_t *rec = json_object();
+    td_json_set(ctx, rec, "client", records_obj(ctx, f, TD_ROLE_CLIENT));
+    td_json_set(ctx, rec, "server", records_obj(ctx, f, TD_ROLE_SERVER));
+    td_json_set(ctx, o, "records", rec);
+    td_json_set(ctx, o, "handshake", handshake_obj(ctx, f));
+    td_json_set(ctx, o, "post_handshake", post_handshake_obj(ctx, f));
+    return o;
+}
+
+static const char *event_name(const struct td_event *e)
+{
+    switch ((enum td_event_kind)e->kind) {
+    case TD_EV_TCP_SYN: return "tcp_syn";
+    case TD_EV_TCP_SYNACK: return "tcp_synack";
+    case TD_EV_TCP_FIN: return "tcp_fin";
+    case TD_EV_TCP_RST: return "tcp_rst";
+    case TD_EV_HANDSHAKE: return NULL; // named after the message
+    case TD_EV_CHANGE_CIPHER_SPEC: return "change_cipher_spec";
+    case TD_EV_ALERT: return "alert";
+    case TD_EV_APPLICATION_DATA: return "application_data";
+    case TD_EV_HEARTBEAT: return "heartbeat";
+    case TD_EV_GAP: return "gap";
+    case TD_EV_ANOMALY: return "anomaly";
+    }
+    return "unknown";
+}
+
+static json_t *event_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, const struct td_event *e)
+{
+    char buf[NAME_BUF_LEN];
+    json_t *o = json_object();
+    set_ev(ctx, o, &e->ev);
+    td_json_set(ctx, o, "from", json_string(role_name(e->role)));
+    const char *name = event_name(e);
+    if (e->kind == TD_EV_HANDSHAKE) {
+        name = td_name_fmt(td_name_handshake(e->detail), (unsigned)e->detail, buf, sizeof(buf));
+    }
+    td_json_set(ctx, o, "event", td_json_str(name));
+    switch ((enum td_event_kind)e->kind) {
+    case TD_EV_HANDSHAKE:
+        // Wireshark's tls.handshake.type for real messages; pseudo types (HRR, SSLv2, encrypted) have none.
+        if (e->detail >= 0 && e->detail <= 255) {
+            td_json_set(ctx, o, "handshake_type", json_integer(e->detail));
+        }
+        break;
+    case TD_EV_ALERT:
+        if (e->detail >= 0 && f->alerts != NULL && (uint32_t)e->detail < f->num_alerts) {
+            const struct td_alert *a = &f->alerts[e->detail];
+            td_json_set(ctx, o, "level", a->encrypted ? json_string("encrypted")
+                                                      : td_json_str(td_name_fmt(td_name_alert_level(a->level),
+                                                                                a->level, buf, sizeof(buf))));
+            td_json_set(ctx, o, "description",
+                        a->encrypted ? json_string("encrypted")
+                                     : td_json_str(td_name_fmt(td_name_alert(a->description), a->description, buf,
+                                                               sizeof(buf))));
+        }
+        break;
+    case TD_EV_GAP:
+        td_json_set(ctx, o, "bytes", json_integer(e->detail));
+        break;
+    case TD_EV_ANOMALY:
+        td_json_set(ctx, o, "name", json_string(td_anomaly_name((enum td_anomaly)e->detail)));
+        break;
+    default:
+        break;
+    }
+    if (e->len != 0) {
+        td_json_set(ctx, o, "len", json_integer(e->len));
+    }
+    return o;
+}
+
+/* --- the outcome sentence --- */
+
+/* Which side normally sends a handshake message: "rejected the ClientHello" reads right only when the
+ * alert came from the other side. -1: either side (Certificate, Finished, ...). */
+static int natural_sender(int32_t type)
+{
+    switch (type) {
+    case TD_HS_CLIENT_HELLO:
+    case TD_HS_SSLV2_CLIENT_HELLO:
+    case TD_HS_CLIENT_KEY_EXCHANGE:
+    case TD_HS_END_OF_EARLY_DATA:
+        return TD_ROLE_CLIENT;
+    case TD_HS_HELLO_REQUEST:
+    case TD_HS_SERVER_HELLO:
+    case TD_HS_HELLO_RETRY_REQUEST:
+    case TD_HS_SERVER_KEY_EXCHANGE:
+    case TD_HS_CERTIFICATE_REQUEST:
+    case TD_HS_SERVER_HELLO_DONE:
+    case TD_HS_NEW_SESSION_TICKET:
+    case TD_HS_ENCRYPTED_EXTENSIONS:
+    case TD_HS_CERTIFICATE_STATUS:
+        return TD_ROLE_SERVER;
+    default:
+        return -1;
+    }
+}
+
+/* A hello is answered as a whole: "the server rejected the Client Hello" is exact for it. */
+static bool is_hello(int32_t type)
+{
+    return type == TD_HS_CLIENT_HELLO || type == TD_HS_SSLV2_CLIENT_HELLO || type == TD_HS_SERVER_HELLO ||
+           type == TD_HS_HELLO_RETRY_REQUEST;
+}
+
+/* "the Client Hello" (Wireshark's display name) or "handshake message 0x00fe". */
+static const char *msg_phrase(int32_t type, char *buf, size_t buf_len)
+{
+    const char *d = type >= 0 ? td_name_handshake_display(type) : NULL;
+    if (d != NULL) {
+        (void)snprintf(buf, buf_len, "the %s", d);
+    } else {
+        (void)snprintf(buf, buf_len, "handshake message %d", (int)type);
+    }
+    return buf;
+}
+
+static const struct td_alert *find_outcome_alert(const struct td_tls_facts *f)
+{
+    for (uint32_t i = 0; f->alerts != NULL && i < f->num_alerts; i++) {
+        if (f->alerts[i].ev.frame == f->outcome_ev.frame && f->alerts[i].role == f->outcome_role) {
+            return &f->alerts[i];
+        }
+    }
+    return NULL;
+}
+
+static void outcome_text(const struct td_flow_info *info, const struct td_tls_facts *f, char *out, size_t out_len)
+{
+    char msg[96], vbuf[NAME_BUF_LEN], abuf[NAME_BUF_LEN];
+    const char *by = role_name(f->outcome_role);
+    unsigned long long frame = (unsigned long long)f->outcome_ev.frame;
+    int32_t after = f->outcome_after_msg;
+    const char *ver = f->version != 0 ? td_name_fmt(td_name_version(f->version, vbuf, sizeof(vbuf)), f->version,
+                                                    vbuf, sizeof(vbuf))
+                                      : "TLS";
+    switch (f->outcome) {
+    case TD_OUTCOME_ESTABLISHED:
+        (void)snprintf(out, out_len, "The %s handshake completed (frame %llu).", ver, frame);
+        return;
+    case TD_OUTCOME_RESUMED:
+        (void)snprintf(out, out_len, "The abbreviated %s handshake resuming an earlier session completed (frame %llu).",
+                       ver, frame);
+        return;
+    case TD_OUTCOME_FAILED_ALERT: {
+        const struct td_alert *a = find_outcome_alert(f);
+        if (f->outcome_alert < 0 || (a != NULL && a->encrypted)) {
+            (void)snprintf(out, out_len,
+                           "The %s sent an encrypted alert (frame %llu) after %s; its level and description are "
+                           "not visible, and the handshake did not complete.",
+                           by, frame, after >= 0 ? msg_phrase(after, msg, sizeof(msg)) : "the first messages");
+            return;
+        }
+        const char *level = a != NULL ? td_name_alert_level(a->level) : NULL;
+        const char *desc = td_name_fmt(td_name_alert(f->outcome_alert), (unsigned)f->outcome_alert, abuf,
+                                       sizeof(abuf));
+        // "a fatal x alert", "a warning x alert", or "an alert x" when the level is unknown.
+        char what[128];
+        if (level != NULL) {
+            (void)snprintf(what, sizeof(what), "a %s %s alert", level, desc);
+        } else {
+            (void)snprintf(what, sizeof(what), "an alert %s", desc);
+        }
+        int peer = natural_sender(after);
+        if (after >= 0 && peer >= 0 && peer != f->outcome_role && is_hello(after)) {
+            (void)snprintf(out, out_len, "The %s rejected %s with %s (frame %llu).", by,
+                           msg_phrase(after, msg, sizeof(msg)), what, frame);
+        } else if (after >= 0 && peer >= 0 && peer != f->outcome_role) {
+            // After a later message the alert answers the peer's whole flight (a certificate, say), not that
+            // one message: say "in answer to the server's flight ending with the Server Hello Done".
+            (void)snprintf(out, out_len, "The %s sent %s in answer to the %s's flight ending with %s (frame %llu).",
+                           by, what, role_name((uint8_t)peer), msg_phrase(after, msg, sizeof(msg)), frame);
+        } else if (after >= 0) {
+            (void)snprintf(out, out_len, "The %s sent %s after %s (frame %llu); the handshake did not complete.",
+                           by, what, msg_phrase(after, msg, sizeof(msg)), frame);
+        } else {
+            (void)snprintf(out, out_len, "The %s sent %s (frame %llu) before any handshake message.", by, what,
+                           frame);
+        }
+        return;
+    }
+    case TD_OUTCOME_RESET:
+    case TD_OUTCOME_CLOSED: {
+        const char *act = f->outcome == TD_OUTCOME_RESET ? "reset the TCP connection (RST"
+                                                         : "closed the TCP connection (FIN";
+        if (after >= 0) {
+            (void)snprintf(out, out_len, "The %s %s, frame %llu) after %s, before the handshake completed.", by,
+                           act, frame, msg_phrase(after, msg, sizeof(msg)));
+        } else {
+            (void)snprintf(out, out_len, "The %s %s, frame %llu) before any handshake message.", by, act, frame);
+        }
+        return;
+    }
+    case TD_OUTCOME_INCOMPLETE: {
+        const char *why = info->end == TD_FLOW_END_IDLE      ? "The connection went idle past the idle timeout"
+                          : info->end == TD_FLOW_END_EVICTED ? "The flow was evicted from the flow table (max_flows)"
+                                                             : "The capture ended";
+        if (after >= 0) {
+            (void)snprintf(out, out_len,
+                           "%s before the handshake completed (last frame %llu); the last handshake message seen "
+                           "was %s.",
+                           why, frame, msg_phrase(after, msg, sizeof(msg)));
+        } else {
+            (void)snprintf(out, out_len, "%s before the handshake completed (last frame %llu).", why, frame);
+        }
+        return;
+    }
+    case TD_OUTCOME_NOT_TLS:
+        break;
+    }
+    if (info->app_protocol[0] != '\0') {
+        (void)snprintf(out, out_len, "No TLS records were seen on this connection (nDPI: %.*s).",
+                       (int)strnlen(info->app_protocol, sizeof(info->app_protocol)), info->app_protocol);
+        return;
+    }
+    (void)snprintf(out, out_len, "No TLS records were seen on this connection.");
+}
+
+const char *td_outcome_name(enum td_outcome o)
+{
+    switch (o) {
+    case TD_OUTCOME_ESTABLISHED: return "established";
+    case TD_OUTCOME_RESUMED: return "resumed";
+    case TD_OUTCOME_FAILED_ALERT: return "failed_alert";
+    case TD_OUTCOME_RESET: return "reset";
+    case TD_OUTCOME_CLOSED: return "closed";
+    case TD_OUTCOME_INCOMPLETE: return "incomplete";
+    case TD_OUTCOME_NOT_TLS: break;
+    }
+    return "not_tls";
+}
+
+static json_t *outcome_obj(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f)
+{
+    char buf[NAME_BUF_LEN], text[512];
+    json_t *o = json_object();
+    td_json_set(ctx, o, "result", json_string(td_outcome_name(f->outcome)));
+    set_ev(ctx, o, &f->outcome_ev);
+    bool has_by = f->outcome != TD_OUTCOME_NOT_TLS && f->outcome_ev.frame != 0;
+    td_json_set(ctx, o, "by", has_by ? json_string(role_name(f->outcome_role)) : json_null());
+    if (f->outcome == TD_OUTCOME_FAILED_ALERT) {
+        const struct td_alert *a = find_outcome_alert(f);
+        json_t *al = json_object();
+        if (f->outcome_alert < 0 || (a != NULL && a->encrypted)) {
+            td_json_set(ctx, al, "description", json_null());
+            td_json_set(ctx, al, "name", json_string("encrypted"));
+        } else {
+            td_json_set(ctx, al, "description", json_integer(f->outcome_alert));
+            td_json_set(ctx, al, "name", td_json_str(td_name_fmt(td_name_alert(f->outcome_alert),
+                                                                 (unsigned)f->outcome_alert, buf, sizeof(buf))));
+        }
+        td_json_set(ctx, o, "alert", al);
+    } else {
+        td_json_set(ctx, o, "alert", json_null());
+    }
+    td_json_set(ctx, o, "after", hs_name(f->outcome_after_msg));
+    outcome_text(info, f, text, sizeof(text));
+    td_json_set(ctx, o, "text", td_json_str(text));
+    return o;
+}
+
+/* Duration in milliseconds with microsecond resolution (json_dumpf uses JSON_REAL_PRECISION(15)). */
+static json_t *duration_ms(int64_t first_ns, int64_t last_ns)
+{
+    int64_t d = last_ns > first_ns ? last_ns - first_ns : 0;
+    return json_real((double)(d / 1000) / 1000.0);
+}
+
+json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
+                           const struct td_tls_facts *facts)
+{
+    static const struct td_tls_facts none = {.outcome = TD_OUTCOME_NOT_TLS, .last_hs_msg = -1,
+                                             .outcome_alert = -1, .outcome_after_msg = -1};
+    const struct td_tls_facts *f = facts != NULL ? facts : &none;
+    bool sw = f->roles_swapped;
+    json_t *o = json_object();
+    if (o == NULL) {
+        ctx->failures++;
+        return NULL;
+    }
+    td_json_set(ctx, o, "id", td_json_u64(info->id));
+    td_json_set(ctx, o, "input", td_json_u64(input_index));
+    // Endpoints in TLS roles: the flow's TCP server is the TLS client when roles are swapped.
+    td_json_set(ctx, o, "client", sw ? endpoint(ctx, &info->server, info->server_port)
+                                     : endpoint(ctx, &info->client, info->client_port));
+    td_json_set(ctx, o, "server", sw ? endpoint(ctx, &info->client, info->client_port)
+                                     : endpoint(ctx, &info->server, info->server_port));
+    td_json_set(ctx, o, "roles_swapped", boolean(sw));
+    td_json_set(ctx, o, "first_frame", td_json_u64(info->first_frame));
+    td_json_set(ctx, o, "last_frame", td_json_u64(info->last_frame));
+    td_json_set(ctx, o, "start", time_ns(info->first_ts_ns));
+    td_json_set(ctx, o, "end", time_ns(info->last_ts_ns));
+    td_json_set(ctx, o, "duration_ms", duration_ms(info->first_ts_ns, info->last_ts_ns));
+    json_t *proto = json_object();
+    size_t app_len = strnlen(info->app_protocol, sizeof(info->app_protocol));
+    size_t master_len = strnlen(info->master_protocol, sizeof(info->master_protocol));
+    td_json_set(ctx, proto, "app", app_len != 0 ? json_stringn(info->app_protocol, app_len) : json_null());
+    td_json_set(ctx, proto, "master",
+                master_len != 0 ? json_stringn(info->master_protocol, master_len) : json_null());
+    td_json_set(ctx, o, "protocol", proto);
+    td_json_set(ctx, o, "outcome", outcome_obj(ctx, info, f));
+    td_json_set(ctx, o, "tcp", tcp_obj(ctx, info, sw));
+    td_json_set(ctx, o, "tls", f->is_tls ? tls_obj(ctx, f) : json_null());
+    json_t *tl = json_array();
+    for (uint32_t i = 0; f->timeline != NULL && i < f->num_events; i++) {
+        td_json_append(ctx, tl, event_obj(ctx, f, &f->timeline[i]));
+    }
+    td_json_set(ctx, o, "timeline", tl);
+    td_json_set(ctx, o, "timeline_events_seen", json_integer(f->events_seen));
+    td_json_set(ctx, o, "timeline_truncated", boolean(f->events_seen > f->num_events));
+    json_t *an = json_array();
+    for (uint32_t i = 0; f->anomalies != NULL && i < f->num_anomalies; i++) {
+        const struct td_anomaly_entry *e = &f->anomalies[i];
+        json_t *a = json_object();
+        set_ev(ctx, a, &e->ev);
+        td_json_set(ctx, a, "from", json_string(role_name(e->role)));
+        td_json_set(ctx, a, "name", json_string(td_anomaly_name(e->code)));
+        td_json_set(ctx, a, "description", json_string(td_anomaly_description(e->code)));
+        td_json_append(ctx, an, a);
+    }
+    td_json_set(ctx, o, "anomalies", an);
+    td_json_set(ctx, o, "anomalies_seen", json_integer(f->anomalies_seen));
+    td_json_set(ctx, o, "arena_full", boolean(f->arena_full));
+    return o;
+}
+
+/* --- inputs, totals, limits --- */
+
+json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "path", td_json_str(in->path));
+    td_json_set(ctx, o, "format", td_json_str(in->format));
+    json_t *lts = json_array();
+    for (size_t i = 0; in->linktypes != NULL && i < in->num_linktypes; i++) {
+        json_t *lt = json_object();
+        td_json_set(ctx, lt, "value", json_integer(in->linktypes[i]));
+        td_json_set(ctx, lt, "name", td_json_str(td_linktype_name(in->linktypes[i])));
+        td_json_append(ctx, lts, lt);
+    }
+    td_json_set(ctx, o, "link_types", lts);
+    td_json_set(ctx, o, "frames", td_json_u64(in->frames));
+    td_json_set(ctx, o, "bytes", td_json_u64(in->bytes));
+    td_json_set(ctx, o, "first_time", in->frames != 0 ? time_ns(in->first_ts_ns) : json_null());
+    td_json_set(ctx, o, "last_time", in->frames != 0 ? time_ns(in->last_ts_ns) : json_null());
+    json_t *d = json_object();
+    td_json_set(ctx, d, "tcp_segments", td_json_u64(in->tcp_segments));
+    td_json_set(ctx, d, "other_ip", td_json_u64(in->other_ip));
+    td_json_set(ctx, d, "not_ip", td_json_u64(in->not_ip));
+    td_json_set(ctx, d, "unknown_link", td_json_u64(in->unknown_link));
+    td_json_set(ctx, d, "truncated", td_json_u64(in->truncated));
+    td_json_set(ctx, d, "malformed", td_json_u64(in->malformed));
+    td_json_set(ctx, d, "ip_fragments", td_json_u64(in->ip_fragments));
+    td_json_set(ctx, o, "decode", d);
+    td_json_set(ctx, o, "error", td_json_str(in->error));
+    return o;
+}
+
+json_t *td_json_totals(struct td_json_ctx *ctx, const struct td_report_totals *t, const struct td_flow_stats *flows)
+{
+    static const struct td_flow_stats zero;
+    const struct td_flow_stats *fs = flows != NULL ? flows : &zero;
+    static const enum td_outcome order[] = {TD_OUTCOME_ESTABLISHED, TD_OUTCOME_RESUMED, TD_OUTCOME_FAILED_ALERT,
+                                            TD_OUTCOME_RESET,       TD_OUTCOME_CLOSED,  TD_OUTCOME_INCOMPLETE,
+                                            TD_OUTCOME_NOT_TLS};
+    json_t *o = json_object();
+    td_json_set(ctx, o, "connections", td_json_u64(t->connections));
+    td_json_set(ctx, o, "tls_connections", td_json_u64(t->tls_connections));
+    json_t *by = json_object();
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        td_json_set(ctx, by, td_outcome_name(order[i]), td_json_u64(t->by_outcome[order[i]]));
+    }
+    td_json_set(ctx, o, "by_outcome", by);
+    td_json_set(ctx, o, "connections_with_anomalies", td_json_u64(t->with_anomalies));
+    td_json_set(ctx, o, "flows_evicted", td_json_u64(fs->flows_evicted));
+    td_json_set(ctx, o, "flows_active_max", td_json_u64(fs->flows_active_max));
+    td_json_set(ctx, o, "segments_ignored", td_json_u64(fs->segments_ignored));
+    td_json_set(ctx, o, "reasm_cap_hits", td_json_u64(fs->reasm_cap_hits));
+    return o;
+}
+
+json_t *td_json_limits(struct td_json_ctx *ctx, const struct td_limits *limits)
+{
+    struct td_limits def = td_limits_default();
+    const struct td_limits *l = limits != NULL ? limits : &def;
+    json_t *o = json_object();
+    td_json_set(ctx, o, "max_flows", json_integer(l->max_flows));
+    td_json_set(ctx, o, "max_reasm_bytes", json_integer(l->max_reasm_bytes));
+    td_json_set(ctx, o, "max_hs_msg_bytes", json_integer(l->max_hs_msg_bytes));
+    td_json_set(ctx, o, "max_timeline", json_integer(l->max_timeline));
+    td_json_set(ctx, o, "max_conn_arena_bytes", json_integer(l->max_conn_arena_bytes));
+    td_json_set(ctx, o, "max_records_per_chunk", json_integer(l->max_records_per_chunk));
+    td_json_set(ctx, o, "idle_timeout_ns", td_json_u64(l->idle_timeout_ns));
+    return o;
+}

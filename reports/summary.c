@@ -1,3 +1,166 @@
 /* SPDX-License-Identifier: MIT */
-/* (being written) */
-#include "report.h"
+/* summary.c: the human summary: per input a header line, one aligned line per TLS connection (with the
+ * outcome sentence for failures), then the totals. Read from the finished JSON so both say the same thing;
+ * no colours, nothing that depends on the terminal, so the output is deterministic. */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define NUM_COLS 7
+
+struct row {
+    char id[24];
+    char client[64];
+    char server[64];
+    const char *sni;
+    const char *version;
+    const char *cipher;
+    const char *result;
+    const char *text;          /* outcome sentence, shown for failures only */
+};
+
+static const char *get_str(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : dflt;
+}
+
+static long long get_int(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* "192.0.2.1:443" or "[2001:db8::1]:443". */
+static void format_endpoint(json_t *ep, char *buf, size_t buf_len)
+{
+    const char *ip = get_str(ep, "ip", "?");
+    bool v6 = strchr(ip, ':') != NULL;
+    (void)snprintf(buf, buf_len, "%s%s%s:%lld", v6 ? "[" : "", ip, v6 ? "]" : "", get_int(ep, "port"));
+}
+
+static void fill_row(json_t *conn, struct row *row)
+{
+    json_t *tls = json_object_get(conn, "tls");
+    json_t *outcome = json_object_get(conn, "outcome");
+    json_t *ch0 = json_array_get(json_object_get(tls, "client_hellos"), 0);
+    (void)snprintf(row->id, sizeof(row->id), "#%lld", get_int(conn, "id"));
+    format_endpoint(json_object_get(conn, "client"), row->client, sizeof(row->client));
+    format_endpoint(json_object_get(conn, "server"), row->server, sizeof(row->server));
+    row->sni = get_str(ch0, "sni", "-");
+    row->version = get_str(json_object_get(tls, "version"), "name", "-");
+    row->cipher = get_str(json_object_get(tls, "cipher"), "name", "-");
+    row->result = get_str(outcome, "result", "?");
+    bool ok = strcmp(row->result, "established") == 0 || strcmp(row->result, "resumed") == 0;
+    row->text = ok ? NULL : get_str(outcome, "text", NULL);
+}
+
+static size_t col_len(const struct row *row, size_t col)
+{
+    switch (col) {
+    case 0: return strlen(row->id);
+    case 1: return strlen(row->client);
+    case 2: return strlen(row->server);
+    case 3: return strlen(row->sni) + 4; // "sni="
+    case 4: return strlen(row->version);
+    case 5: return strlen(row->cipher);
+    default: return strlen(row->result);
+    }
+}
+
+static bool listed(const struct td_report_conn *c, size_t input)
+{
+    return c->input == input && !json_is_null(json_object_get(c->json, "tls"));
+}
+
+static int clamp_width(size_t w)
+{
+    return w > 200 ? 200 : (int)w; // one absurd SNI must not push every line off the screen
+}
+
+static void write_input(const struct td_report *r, size_t input, FILE *out)
+{
+    json_t *in = json_array_get(r->inputs, input);
+    if (in != NULL) {
+        const char *first = get_str(in, "first_time", "-"), *last = get_str(in, "last_time", "-");
+        (void)fprintf(out, "input %zu: %s (%s", input, get_str(in, "path", "?"), get_str(in, "format", "?"));
+        size_t i;
+        json_t *lt;
+        json_array_foreach(json_object_get(in, "link_types"), i, lt) {
+            const char *name = get_str(lt, "name", NULL);
+            if (name != NULL) {
+                (void)fprintf(out, "%s%s", i == 0 ? "; " : ", ", name);
+            } else {
+                (void)fprintf(out, "%slinktype %lld", i == 0 ? "; " : ", ", get_int(lt, "value"));
+            }
+        }
+        (void)fprintf(out, "): %lld frames, %lld bytes, %s .. %s\n", get_int(in, "frames"), get_int(in, "bytes"),
+                      first, last);
+        const char *error = get_str(in, "error", NULL);
+        if (error != NULL) {
+            (void)fprintf(out, "  input error: %s\n", error);
+        }
+    } else {
+        (void)fprintf(out, "input %zu:\n", input);
+    }
+
+    size_t width[NUM_COLS] = {0};
+    size_t rows = 0;
+    for (size_t i = 0; i < r->num_conns; i++) {
+        if (!listed(&r->conns[i], input)) {
+            continue;
+        }
+        struct row row;
+        fill_row(r->conns[i].json, &row);
+        for (size_t c = 0; c < NUM_COLS; c++) {
+            size_t len = col_len(&row, c);
+            width[c] = len > width[c] ? len : width[c];
+        }
+        rows++;
+    }
+    if (rows == 0) {
+        (void)fprintf(out, "  no TLS connections\n");
+        return;
+    }
+    for (size_t i = 0; i < r->num_conns; i++) {
+        if (!listed(&r->conns[i], input)) {
+            continue;
+        }
+        struct row row;
+        fill_row(r->conns[i].json, &row);
+        (void)fprintf(out, "%-*s  %*s -> %-*s  sni=%-*s  %-*s  %-*s  ", clamp_width(width[0]), row.id,
+                      clamp_width(width[1]), row.client, clamp_width(width[2]), row.server, clamp_width(width[3] - 4),
+                      row.sni, clamp_width(width[4]), row.version, clamp_width(width[5]), row.cipher);
+        // The sentence column lines up too; a line without one carries no trailing blanks.
+        if (row.text != NULL) {
+            (void)fprintf(out, "%-*s  %s\n", clamp_width(width[6]), row.result, row.text);
+        } else {
+            (void)fprintf(out, "%s\n", row.result);
+        }
+    }
+}
+
+bool td_summary_write(const struct td_report *r, json_t *totals, FILE *out)
+{
+    // Inputs in order; connections of an input that was never added (the caller skipped add_input) still show.
+    size_t num_inputs = json_array_size(r->inputs);
+    for (size_t i = 0; i < r->num_conns; i++) {
+        num_inputs = r->conns[i].input + 1 > num_inputs ? r->conns[i].input + 1 : num_inputs;
+    }
+    for (size_t i = 0; i < num_inputs; i++) {
+        write_input(r, i, out);
+    }
+    json_t *by = json_object_get(totals, "by_outcome");
+    (void)fprintf(out,
+                  "totals: %lld TCP connections, %lld TLS: %lld established, %lld resumed, %lld failed_alert, "
+                  "%lld reset, %lld closed, %lld incomplete; %lld with anomalies\n",
+                  get_int(totals, "connections"), get_int(totals, "tls_connections"), get_int(by, "established"),
+                  get_int(by, "resumed"), get_int(by, "failed_alert"), get_int(by, "reset"), get_int(by, "closed"),
+                  get_int(by, "incomplete"), get_int(totals, "connections_with_anomalies"));
+    long long evicted = get_int(totals, "flows_evicted"), cap_hits = get_int(totals, "reasm_cap_hits");
+    if (evicted != 0 || cap_hits != 0) {
+        (void)fprintf(out, "limits hit: %lld flows evicted at max_flows, %lld reassembly cap hits\n", evicted,
+                      cap_hits);
+    }
+    return fflush(out) == 0 && !ferror(out);
+}
