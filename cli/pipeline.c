@@ -19,6 +19,7 @@ struct run {
     struct td_report *report;
     FILE *errs;
     size_t input_index; /* index of the file being read, as registered in the report */
+    size_t skipped;     /* files in directories that are not captures */
     bool out_of_memory;
 };
 
@@ -128,7 +129,7 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
     enum td_err rc = td_reader_open(path, &reader, &err);
     if (rc != TD_OK) {
         if (from_dir && rc == TD_ERR_FORMAT) {
-            fprintf(run->errs, "tlsdiag: note: skipping %s: not a capture file\n", path);
+            run->skipped++; /* READMEs, keys, scripts next to captures: not worth a line each */
             return true;
         }
         fprintf(run->errs, "tlsdiag: %s\n", err.msg);
@@ -233,7 +234,11 @@ static void analyse_path(struct run *run, struct td_flow_table *flows, const cha
             run->out_of_memory = true;
             break;
         }
-        snprintf(names[num], len, "%s/%s", path, de->d_name);
+        size_t dir_len = strlen(path);
+        while (dir_len > 1 && path[dir_len - 1] == '/') {
+            dir_len--; /* "samples/" + "x.pcap" -> "samples/x.pcap" */
+        }
+        snprintf(names[num], len, "%.*s/%s", (int)dir_len, path, de->d_name);
         num++;
     }
     closedir(dir);
@@ -269,6 +274,10 @@ enum td_err td_pipeline_run(const struct td_pipeline_options *opts, char *const 
     }
     for (size_t i = 0; i < num_paths && !run.out_of_memory; i++) {
         analyse_path(&run, flows, paths[i], false, 0, result);
+    }
+    if (run.skipped > 0) {
+        fprintf(errs, "tlsdiag: note: skipped %zu file%s that %s not captures\n", run.skipped,
+                run.skipped == 1 ? "" : "s", run.skipped == 1 ? "is" : "are");
     }
     *flow_stats = *td_flow_table_stats(flows);
     td_flow_table_free(flows);

@@ -90,8 +90,8 @@ def our_streams(report):
         s = {"endpoints": {(c["client"]["ip"], c["client"]["port"]), (c["server"]["ip"], c["server"]["port"])},
              "first": c["first_frame"], "last": c["last_frame"], "handshake": {}, "alerts": {},
              "server_hello": [], "sni": [], "id": c["id"]}
-        for ev in tls.get("timeline", []):
-            if ev.get("event_kind") != "handshake" or ev.get("encrypted"):
+        for ev in c.get("timeline", []):
+            if "handshake_type" not in ev or ev.get("encrypted"):
                 continue
             t = ev["handshake_type"]
             t = 1 if t == SSLV2_CLIENT_HELLO else 2 if t == 256 else t
@@ -105,7 +105,7 @@ def our_streams(report):
             s["alerts"][f].sort()
         for sh in tls.get("server_hellos", []):
             version = sh.get("selected_version") or sh.get("version")
-            s["server_hello"].append((sh["frame"], int(version, 16), int(sh["cipher"], 16)))
+            s["server_hello"].append((sh["frame"], int(version["code"], 16), int(sh["cipher"]["code"], 16)))
         for ch in tls.get("client_hellos", []):
             if ch.get("sni") is not None:
                 s["sni"].append((ch["frame"], ch["sni"]))
