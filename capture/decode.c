@@ -94,6 +94,9 @@ struct decoder {
      * Before any IP header there is nothing to compare with, so short link headers count as truncated. */
     bool cut;
     bool seen_ip;   /* an IP header was decoded: whatever is inside is no longer NOT_IP */
+    /* The view ends where an enclosing length field (PPPoE) says its payload ends, and the capture covers it:
+     * an IP header claiming more describes bytes that were never sent, not bytes the snaplen dropped. */
+    bool framed;
     bool by_port;   /* inside a tunnel guessed from a UDP port: failing to decode it means plain UDP */
     enum td_decode_result result;
 };
@@ -227,6 +230,7 @@ static enum layer step_pppoe(struct decoder *d)
     if (ver_type != 0x11 || code != 0) {
         return done(d, TD_DECODE_MALFORMED);
     }
+    d->framed = td_cursor_len(&d->c) >= length;
     td_cursor_truncate(&d->c, length); // drops Ethernet padding after the PPP frame
     return step_ppp_protocol(d);
 }
@@ -633,6 +637,10 @@ static enum layer step_ipv4(struct decoder *d)
     // A total length of 0 comes from TCP segmentation offload on the capturing host: the NIC fills it in
     // later. Wireshark then uses the captured length, and so do we.
     size_t wire_total = total_len != 0 ? total_len : td_cursor_len(&header);
+    if (d->framed && wire_total > td_cursor_len(&header)) {
+        wire_total = td_cursor_len(&header); // as Wireshark: the link layer's framing wins
+    }
+    d->framed = false;
     if (wire_total < header_len) {
         return done(d, TD_DECODE_MALFORMED);
     }
@@ -669,6 +677,10 @@ static enum layer step_ipv6(struct decoder *d)
     }
     // Payload length 0: a jumbogram (RFC 2675) or segmentation offload; take what was captured.
     size_t wire_len = payload_len != 0 ? payload_len : td_cursor_len(&d->c);
+    if (d->framed && wire_len > td_cursor_len(&d->c)) {
+        wire_len = td_cursor_len(&d->c); // as Wireshark: the link layer's framing wins
+    }
+    d->framed = false;
     d->out->src = src;
     d->out->dst = dst;
     start_ip(d, &header, 40 + wire_len);

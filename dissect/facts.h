@@ -223,6 +223,7 @@ struct td_event {
     struct td_evidence ev;
     uint8_t role;              /* sender (TD_ROLE_*) */
     uint8_t kind;              /* enum td_event_kind */
+    bool is_protected;         /* handshake events: the record was encrypted; its type is inferred or unknown */
     int32_t detail;
     uint32_t len;              /* message or record length when it applies */
 };

@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* names.c: code-to-name lookups over the X-macro tables in dissect/tables (IANA TLS registries: cipher suites,
  * alerts, handshake types, content types, extensions, supported groups, signature schemes; RFC 8701 GREASE). */
-/* names.h line 2 nests a comment opener in its comment (-Wcomment); the header is not ours to edit. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "names.h"
-#pragma GCC diagnostic pop
 
 #include <stdio.h>
 

@@ -745,8 +745,15 @@ static json_t *event_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, 
     td_json_set(ctx, o, "event", td_json_str(name));
     switch ((enum td_event_kind)e->kind) {
     case TD_EV_HANDSHAKE:
-        // Wireshark's tls.handshake.type for real messages; pseudo types (HRR, SSLv2, encrypted) have none.
-        if (e->detail >= 0 && e->detail <= 255) {
+        // Wireshark's tls.handshake.type for what was read in plaintext: a HelloRetryRequest is a ServerHello
+        // and an SSLv2-format hello a ClientHello on the wire; a protected record's type is not on the wire.
+        if (e->is_protected) {
+            td_json_set(ctx, o, "encrypted", json_true());
+        } else if (e->detail == TD_HS_HELLO_RETRY_REQUEST) {
+            td_json_set(ctx, o, "handshake_type", json_integer(TD_HS_SERVER_HELLO));
+        } else if (e->detail == TD_HS_SSLV2_CLIENT_HELLO) {
+            td_json_set(ctx, o, "handshake_type", json_integer(TD_HS_CLIENT_HELLO));
+        } else if (e->detail >= 0 && e->detail <= 255) {
             td_json_set(ctx, o, "handshake_type", json_integer(e->detail));
         }
         break;

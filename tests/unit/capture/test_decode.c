@@ -150,6 +150,18 @@ static void test_pppoe(void)
     CU_ASSERT_EQUAL(decode_hex(LT_ETHERNET, ETH("8863") "11 09 0000 0000", &s), TD_DECODE_NOT_IP);
     // Version/type must be 0x11.
     CU_ASSERT_EQUAL(decode_hex(LT_ETHERNET, ETH("8864") "21 00 0001 002e 0021 " IPV4_TCP, &s), TD_DECODE_MALFORMED);
+    // zeek pppoe-over-qinq frame 19: PPPoE length 42 frames a 40-byte IP packet whose header claims 46; the
+    // rest of the frame is Ethernet padding. Wireshark takes the PPPoE framing (tcp.len 0): no bytes are
+    // missing, so payload_wire_len must not announce any (it would read as a capture gap).
+    CU_ASSERT_EQUAL(decode_hex(LT_ETHERNET,
+                               ETH("8864") "11 00 0001 002a 0021 "
+                                           "45 00 002e 0001 4000 40 06 0000 c0000201 c6336402 "
+                                           "0050 1234 00000001 00000002 50 10 ffff 0000 0000 "
+                                           "000000000000",
+                               &s),
+                    TD_DECODE_TCP);
+    CU_ASSERT_EQUAL(s.payload_len, 0);
+    CU_ASSERT_EQUAL(s.payload_wire_len, 0);
 }
 
 static void test_mpls(void)

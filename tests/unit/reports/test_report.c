@@ -910,7 +910,9 @@ static void test_encrypted_alert(void)
     CU_ASSERT_TRUE(json_is_true(at(c, "tls.alerts.0.encrypted")));
     CU_ASSERT_TRUE(json_is_null(at(c, "tls.alerts.0.description")));
     CU_ASSERT_STRING_EQUAL(s_at(c, "timeline.0.event"), "hello_retry_request");
-    CU_ASSERT_PTR_NULL(at(c, "timeline.0.handshake_type")); // a pseudo type has no tls.handshake.type
+    // On the wire a HelloRetryRequest is a ServerHello: Wireshark's tls.handshake.type 2.
+    CU_ASSERT_EQUAL(i_at(c, "timeline.0.handshake_type"), TD_HS_SERVER_HELLO);
+    CU_ASSERT_PTR_NULL(at(c, "timeline.0.encrypted"));
     CU_ASSERT_STRING_EQUAL(s_at(c, "timeline.1.event"), "alert");
     CU_ASSERT_STRING_EQUAL(s_at(c, "timeline.1.description"), "encrypted");
     CU_ASSERT_EQUAL(i_at(c, "timeline.1.len"), 19);
