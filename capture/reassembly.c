@@ -21,6 +21,9 @@ struct reasm_node {
     uint8_t data[];
 };
 
+/* The largest window TCP can advertise: 65535 << 14 (RFC 7323 §2.3), just under 2^30. */
+#define MAX_WINDOW ((int64_t)1 << 30)
+
 void td_reasm_init(struct td_reasm *r)
 {
     *r = (struct td_reasm){0};
@@ -263,6 +266,13 @@ void td_reasm_add(struct td_reasm *r, const struct td_reasm_sink *s, uint32_t se
         r->has_base = true;
     }
     int64_t off = seq_offset(r, seq);
+    if (r->next_off == 0 && r->head == NULL && !r->has_fin && (off > MAX_WINDOW || off < -MAX_WINDOW)) {
+        /* Nothing delivered yet and the first data lies beyond any window the SYN allowed: the SYN we anchored
+         * on belongs to another incarnation of the port pair (suricata-verify's TFO capture re-sends SYN-ACKs
+         * with two ISNs). Anchor on the data instead of waiting for a hole of a billion bytes to fill. */
+        r->base_seq = seq;
+        off = 0;
+    }
     int64_t end = off + (int64_t)wire_len;
     if (fin && !r->has_fin) {
         r->has_fin = true;

@@ -618,6 +618,27 @@ static void test_fast_open(void)
     td_flow_table_free(t);
 }
 
+/* suricata-verify tcp-fastopen-10-syn-data-ignore: SYN-ACKs with two ISNs; the server's data follows the
+ * second, a billion bytes away from the first. The first data byte re-anchors the direction (no gap). */
+static void test_reanchor_on_data_beyond_window(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);
+    const uint32_t other_isn = ISN_S + 1180489186u;
+    feed(t, s2c(A | P, other_isn + 1, ISN_C + 1, "SERVERHELLO"), 4);
+    feed(t, s2c(A | P, other_isn + 12, ISN_C + 1, "MORE"), 5);
+    ASSERT_EV(nth(&r, 'd', 0), 'd', 1, 0, 11, 4);
+    ASSERT_EV(nth(&r, 'd', 1), 'd', 1, 11, 4, 5);
+    CU_ASSERT_EQUAL(count_kind(&r, 'g'), 0);
+    /* within the window, a hole is still a hole: data 100 bytes ahead waits and later becomes a gap */
+    feed(t, c2s(A | P, ISN_C + 101, ISN_S + 1, "AHEAD"), 6);
+    CU_ASSERT_EQUAL(count_kind(&r, 'd'), 2);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(count_kind(&r, 'g'), 1);
+    td_flow_table_free(t);
+}
+
 static void test_snaplen(void)
 {
     struct rec r;
@@ -942,6 +963,7 @@ static CU_TestInfo tests[] = {
     {"eviction and flush order", test_eviction},
     {"idle timeout", test_idle_timeout},
     {"TCP fast open", test_fast_open},
+    {"re-anchor on data beyond any window", test_reanchor_on_data_beyond_window},
     {"snaplen", test_snaplen},
     {"IPv6 and one flow per connection", test_ipv6_and_both_directions_one_flow},
     {"random segments keep the invariants", test_random_segments},
