@@ -610,6 +610,35 @@ static void on_alert(struct td_tls_conn *c, int dir, const struct td_record_info
     }
 }
 
+/* TLS 1.3 after the client's first protected record. The client's flight (Certificate, CertificateVerify,
+ * Finished when the server asked for a certificate) goes out in one segment: further client records of that
+ * frame, before the server speaks, belong to it and the last is Finished. The server's first record after it
+ * answers the client's Finished: a 19-byte record (a 2-byte alert, its content type and a 16-byte AEAD tag) is
+ * the server refusing it (certificate_required, bad_certificate, decrypt_error ..), since NewSessionTicket and
+ * application data records are longer. Returns true when the record was taken as one of these. */
+static bool on_tls13_after_client_finished(struct td_tls_conn *c, uint8_t role, const struct td_record_info *r,
+                                           struct td_evidence ev)
+{
+    struct td_tls_facts *f = &c->facts;
+    if (role == TD_ROLE_CLIENT && !c->server_spoke_after_done && ev.frame == c->client_flight_frame &&
+        c->client_flight_event != UINT32_MAX) {
+        f->timeline[c->client_flight_event].detail = TD_HS_ENCRYPTED;
+        c->client_flight_event = add_protected_event(c, role, TD_HS_FINISHED, r->len, ev);
+        return true;
+    }
+    if (role != TD_ROLE_SERVER || c->server_spoke_after_done) {
+        return false;
+    }
+    c->server_spoke_after_done = true;
+    if (r->len != TLS13_PROTECTED_ALERT_LEN) {
+        return false;
+    }
+    c->rejected_after_finished = (struct td_outcome_mark){
+        .set = true, .role = role, .ev = ev, .alert = -1, .after_msg = TD_HS_FINISHED};
+    add_alert(c, role, true, 0, 0, ev);
+    return true;
+}
+
 static void on_app_data(struct td_tls_conn *c, int dir, const struct td_record_info *r, struct td_evidence ev)
 {
     struct td_tls_facts *f = &c->facts;
@@ -628,12 +657,16 @@ static void on_app_data(struct td_tls_conn *c, int dir, const struct td_record_i
         }
         /* The client's first protected record after the ServerHello: its Finished flight ends the handshake. */
         f->finished[TD_ROLE_CLIENT] = ev;
-        (void)add_protected_event(c, role, TD_HS_FINISHED, r->len, ev);
+        c->client_flight_event = add_protected_event(c, role, TD_HS_FINISHED, r->len, ev);
+        c->client_flight_frame = ev.frame;
         if (c->server_flight_event != UINT32_MAX) {
             f->timeline[c->server_flight_event].detail = TD_HS_FINISHED;
         }
         set_last_msg(c, role, TD_HS_FINISHED);
         set_done(c, ev);
+        return;
+    }
+    if (c->tls13 && is_done(c) && on_tls13_after_client_finished(c, role, r, ev)) {
         return;
     }
     if (f->first_app_data[role].frame == 0) {
@@ -798,6 +831,7 @@ struct td_tls_conn *td_tls_conn_new(const struct td_limits *limits)
     c->done_after_msg = -1;
     c->ch_dir = -1;
     c->server_flight_event = UINT32_MAX;
+    c->client_flight_event = UINT32_MAX;
     return c;
 }
 
@@ -908,6 +942,11 @@ static void decide_outcome(struct td_tls_conn *c, struct td_evidence end)
         f->outcome = TD_OUTCOME_NOT_TLS;
         f->outcome_ev = end;
         return;
+    }
+    if (c->rejected_after_finished.set) {
+        /* The client finished, the server did not accept it: the handshake did not complete. */
+        f->handshake_done = (struct td_evidence){0};
+        c->failing_alert = c->rejected_after_finished;
     }
     if (is_done(c)) {
         f->outcome = f->resumed ? TD_OUTCOME_RESUMED : TD_OUTCOME_ESTABLISHED;

@@ -120,6 +120,11 @@ struct td_tls_conn {
     uint8_t client_sid[32];
     uint8_t client_sid_len;
     uint32_t server_flight_event; /* timeline index of the last TLS 1.3 server flight record, UINT32_MAX none */
+    uint32_t client_flight_event; /* timeline index of the TLS 1.3 client's Finished, UINT32_MAX none */
+    uint64_t client_flight_frame; /* frame of the TLS 1.3 client's protected flight (Certificate.. Finished) */
+    bool server_spoke_after_done; /* the TLS 1.3 server sent a record after the client's Finished flight */
+    struct td_outcome_mark rejected_after_finished; /* TLS 1.3: the server's answer to the client's Finished
+                                                        was an alert-sized record (e.g. certificate_required) */
     int32_t done_after_msg;
 
     struct td_outcome_mark failing_alert; /* first fatal or encrypted alert before handshake_done */

@@ -284,7 +284,9 @@ struct td_tls_facts {
     struct td_evidence finished[2];        /* Finished per role (encrypted: the record after CCS in TLS <= 1.2;
                                               TLS 1.3: inferred as the last encrypted handshake record of the flight) */
     struct td_evidence handshake_done;     /* handshake completed (TLS 1.2: both Finished; TLS 1.3: client Finished
-                                              inferred from the first client application data or its encrypted flight) */
+                                              inferred from the first client application data or its encrypted flight;
+                                              cleared when the server answers that flight with an alert-sized
+                                              record, i.e. refused it) */
     struct td_evidence first_app_data[2];
     bool resumed;                          /* abbreviated handshake (session id echoed / PSK accepted) */
     bool false_start;                      /* client application data before the server's Finished */

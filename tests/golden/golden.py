@@ -19,17 +19,22 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # What `update` keeps of a report: the facts that matter for diagnosis, not every counter.
-KEEP_CONNECTION = ["client", "server", "first_frame", "last_frame"]
-KEEP_TLS = ["version", "cipher", "outcome"]
+KEEP_CONNECTION = ["client", "server", "first_frame", "last_frame", "protocol", "outcome"]
+KEEP_TLS = ["version", "cipher", "key_exchange", "certificate_request", "handshake", "post_handshake"]
 KEEP_CLIENT_HELLO = ["frame", "version", "sni", "supported_versions", "ja3_hash", "ja4", "anomaly"]
 KEEP_SERVER_HELLO = ["frame", "hello_retry_request", "version", "selected_version", "cipher"]
 KEEP_ALERT = ["frame", "from", "encrypted", "level", "description", "after"]
+KEEP_CERT = ["subject", "issuer", "not_after", "sans", "ekus", "self_signed", "sha256"]
+KEEP_ANOMALY = ["frame", "from", "name"]
 
 
 def run(binary, case_dir):
     with open(os.path.join(case_dir, "args"), encoding="utf-8") as f:
         argv = shlex.split(f.read())
     capture = os.path.join(ROOT, argv[0])
+    if not os.path.exists(capture) and argv[0].startswith("../shared/"):
+        print("%s is absent: skipped (the shared corpus is optional)" % capture)
+        sys.exit(77)
     out = subprocess.run([binary, "--json", "-", capture] + argv[1:], capture_output=True, text=True, check=False)
     if out.returncode not in (0, 4):
         raise SystemExit("tlsdiag exited %d: %s" % (out.returncode, out.stderr))
@@ -65,16 +70,19 @@ def select(report):
     conns = []
     for c in report["connections"]:
         e = pick(c, KEEP_CONNECTION)
+        e["timeline"] = c.get("timeline", [])
+        e["anomalies"] = [pick(a, KEEP_ANOMALY) for a in c.get("anomalies", [])]
         tls = c.get("tls")
         if tls:
             t = pick(tls, KEEP_TLS)
             t["client_hellos"] = [pick(h, KEEP_CLIENT_HELLO) for h in tls.get("client_hellos", [])]
             t["server_hellos"] = [pick(h, KEEP_SERVER_HELLO) for h in tls.get("server_hellos", [])]
             t["alerts"] = [pick(a, KEEP_ALERT) for a in tls.get("alerts", [])]
-            t["timeline"] = [{k: v for k, v in ev.items() if k != "time"} for ev in tls.get("timeline", [])]
-            for k in ("key_exchange", "certificate_request", "handshake", "post_handshake"):
-                if k in tls:
-                    t[k] = tls[k]
+            certs = tls.get("certificates") or {}
+            for side in ("server", "client"):
+                chain = (certs.get(side) or {}).get("chain")
+                if chain:
+                    t.setdefault("certificates", {})[side] = {"chain": [pick(x, KEEP_CERT) for x in chain]}
             e["tls"] = t
         conns.append(e)
     return {"inputs": [pick(i, ["format", "frames", "error"]) for i in report["inputs"]],

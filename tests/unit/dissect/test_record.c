@@ -928,6 +928,52 @@ static void test_tls13_hrr(void)
     vec_free(&v);
 }
 
+/* TLS 1.3 client authentication refused: the client's protected flight (here a Certificate record and Finished
+ * in one segment, as OpenSSL sends them) is answered by one 19-byte server record, an alert such as
+ * certificate_required (samples/client-cert-missing-tls13.pcap shows it decrypted). The handshake did not complete.
+ * A longer first server record (NewSessionTicket) leaves it established. */
+static void test_tls13_refused_after_client_finished(void)
+{
+    struct vec v;
+    vec_load(&v, vec_tls13_hrr, sizeof(vec_tls13_hrr) / sizeof(vec_tls13_hrr[0]));
+    for (int refused = 1; refused >= 0; refused--) {
+        struct harness h;
+        h_init(&h);
+        vec_feed(&h, &v, 0, 6); /* through the client's first protected record, frame 13 */
+        struct bytes b = {0};
+        b_record(&b, 23, 69); /* the rest of the client's flight, same frame */
+        b_fill(&b, 0xab, 69);
+        h_feed(&h, DIR_C2S, b.p, b.len, 13);
+        b_reset(&b);
+        size_t server_len = refused ? 19 : 250;
+        b_record(&b, 23, server_len);
+        b_fill(&b, 0xcd, server_len);
+        h_feed(&h, DIR_S2C, b.p, b.len, 15);
+        const struct td_tls_facts *f = h_finish(&h, 17);
+        const struct hs_ev want[] = {{0, 1, 4}, {1, TD_HS_HELLO_RETRY_REQUEST, 6}, {0, 1, 8}, {1, 2, 11},
+                                     {1, TD_HS_FINISHED, 9}, {0, TD_HS_ENCRYPTED, 13}, {0, TD_HS_FINISHED, 13}};
+        check_hs_events(f, want, sizeof(want) / sizeof(want[0]));
+        if (refused) {
+            CU_ASSERT_EQUAL(f->outcome, TD_OUTCOME_FAILED_ALERT);
+            CU_ASSERT_EQUAL(f->outcome_role, TD_ROLE_SERVER);
+            CU_ASSERT_EQUAL(f->outcome_alert, -1);
+            CU_ASSERT_EQUAL(f->outcome_ev.frame, 15);
+            CU_ASSERT_EQUAL(f->outcome_after_msg, TD_HS_FINISHED);
+            CU_ASSERT_EQUAL(f->handshake_done.frame, 0);
+            CU_ASSERT_EQUAL_FATAL(f->num_alerts, 1);
+            CU_ASSERT(f->alerts[0].encrypted);
+        } else {
+            CU_ASSERT_EQUAL(f->outcome, TD_OUTCOME_ESTABLISHED);
+            CU_ASSERT_EQUAL(f->handshake_done.frame, 13);
+            CU_ASSERT_EQUAL(f->num_alerts, 0);
+            CU_ASSERT_EQUAL(f->first_app_data[TD_ROLE_SERVER].frame, 15);
+        }
+        b_free(&b);
+        h_free(&h);
+    }
+    vec_free(&v);
+}
+
 /* TLS 1.2: protected handshake records after both Finished are renegotiation evidence (mercury's IMAP capture
  * shows the same shape in frames 24..30). */
 static void test_tls12_renegotiation(void)
@@ -1437,6 +1483,7 @@ static CU_TestInfo tests[] = {
     {"encrypted_not_buffered", test_encrypted_not_buffered},
     {"alerts", test_alerts},
     {"tls13_hrr", test_tls13_hrr},
+    {"tls13_refused_after_client_finished", test_tls13_refused_after_client_finished},
     {"tls12_renegotiation", test_tls12_renegotiation},
     {"gap_resync", test_gap_resync},
     {"truncated_at_end", test_truncated_at_end},
