@@ -141,6 +141,7 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
     uint32_t linktypes[MAX_LINKTYPES];
     struct td_frame frame;
     enum td_reader_status st;
+    uint32_t unknown_linktype = 0; /* the first link type we could not decode, for the note below */
     while ((st = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
         if (in.frames == 0) {
             in.first_ts_ns = frame.ts_ns;
@@ -151,6 +152,9 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
         struct td_segment seg;
         enum td_decode_result dr = td_decode_frame(frame.linktype, frame.data, frame.caplen, &seg);
         count_decode(&in, dr);
+        if (dr == TD_DECODE_UNKNOWN_LINK && in.unknown_link == 1) {
+            unknown_linktype = frame.linktype;
+        }
         if (dr == TD_DECODE_TCP) {
             td_flow_table_add(flows, &seg, frame.frame, frame.ts_ns);
         }
@@ -161,6 +165,14 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
         result->inputs_partial++;
     } else {
         result->inputs_read++;
+    }
+    if (in.unknown_link > 0) {
+        const char *name = td_linktype_name(unknown_linktype);
+        fprintf(run->errs,
+                "tlsdiag: note: %s: %llu frame%s of link type %u (%s) skipped: tlsdiag decodes Ethernet, Linux cooked "
+                "(SLL, SLL2), raw IP, BSD loopback and PPP; re-export the capture with one of these link types\n",
+                path, (unsigned long long)in.unknown_link, in.unknown_link == 1 ? "" : "s", unknown_linktype,
+                name != NULL ? name : "unknown");
     }
     /* Connections do not span files: frame numbers restart with each file. */
     td_flow_table_flush(flows);

@@ -12,11 +12,7 @@
 
 #include "../capture/decode.h"
 #include "../capture/flow.h"
-/* names.h's first comment contains the sequence slash-star inside a path (-Wcomment); it is not ours to edit. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "names.h"
-#pragma GCC diagnostic pop
 
 /* A TLS 1.3 protected alert: 2 bytes of alert + 1 byte inner content type + a 16-byte AEAD tag (RFC 8446 §5.2;
  * every TLS 1.3 suite but TLS_AES_128_CCM_8_SHA256 has a 16-byte tag). No handshake record can be this short:
@@ -253,6 +249,16 @@ static void add_alert(struct td_tls_conn *c, uint8_t role, bool encrypted, uint8
     /* A warning (unrecognized_name before a ServerHello, say) fails the handshake only if nothing follows. */
     c->warning_alert = m;
     c->progress_after_warning = false;
+}
+
+/* add_inferred_alert: a TLS 1.3 protected record whose length is that of an alert (TLS13_PROTECTED_ALERT_LEN). */
+static void add_inferred_alert(struct td_tls_conn *c, uint8_t role, struct td_evidence ev)
+{
+    uint32_t before = c->facts.num_alerts;
+    add_alert(c, role, true, 0, 0, ev);
+    if (c->facts.num_alerts > before) {
+        c->facts.alerts[before].inferred = true;
+    }
 }
 
 static void count_after_done(struct td_tls_conn *c, uint8_t role, bool plaintext, struct td_evidence ev)
@@ -635,7 +641,7 @@ static bool on_tls13_after_client_finished(struct td_tls_conn *c, uint8_t role, 
     }
     c->rejected_after_finished = (struct td_outcome_mark){
         .set = true, .role = role, .ev = ev, .alert = -1, .after_msg = TD_HS_FINISHED};
-    add_alert(c, role, true, 0, 0, ev);
+    add_inferred_alert(c, role, ev);
     return true;
 }
 
@@ -645,7 +651,7 @@ static void on_app_data(struct td_tls_conn *c, int dir, const struct td_record_i
     uint8_t role = role_of(c, dir);
     if (c->tls13 && c->sh_seen && !is_done(c)) {
         if (r->len == TLS13_PROTECTED_ALERT_LEN) {
-            add_alert(c, role, true, 0, 0, ev);
+            add_inferred_alert(c, role, ev);
             return;
         }
         c->progress_after_warning = true;

@@ -199,6 +199,8 @@ struct td_alert {
     struct td_evidence ev;
     uint8_t role;              /* TD_ROLE_* of the sender */
     bool encrypted;            /* level/description unknown: reported as encrypted, never guessed */
+    bool inferred;             /* a protected TLS 1.3 record taken for an alert by its length (19 bytes: a 2-byte
+                                  alert, its content type and a 16-byte AEAD tag), not read as one */
     uint8_t level;
     uint8_t description;
     int32_t after_msg;         /* last handshake message type seen in the connection before it (-1 none) */

@@ -600,6 +600,7 @@ static json_t *alert_obj(struct td_json_ctx *ctx, const struct td_alert *a)
     set_ev(ctx, o, &a->ev);
     td_json_set(ctx, o, "from", json_string(role_name(a->role)));
     td_json_set(ctx, o, "encrypted", boolean(a->encrypted));
+    td_json_set(ctx, o, "inferred", boolean(a->inferred));
     if (a->encrypted) {
         td_json_set(ctx, o, "level", json_null());
         td_json_set(ctx, o, "level_name", json_null());

@@ -962,6 +962,7 @@ static void test_tls13_refused_after_client_finished(void)
             CU_ASSERT_EQUAL(f->handshake_done.frame, 0);
             CU_ASSERT_EQUAL_FATAL(f->num_alerts, 1);
             CU_ASSERT(f->alerts[0].encrypted);
+            CU_ASSERT(f->alerts[0].inferred);
         } else {
             CU_ASSERT_EQUAL(f->outcome, TD_OUTCOME_ESTABLISHED);
             CU_ASSERT_EQUAL(f->handshake_done.frame, 13);

@@ -493,6 +493,7 @@ static void test_values(void)
     CU_ASSERT_STRING_EQUAL(s_at(c, "tls.alerts.0.level_name"), "fatal");
     CU_ASSERT_STRING_EQUAL(s_at(c, "tls.alerts.0.description_name"), "handshake_failure");
     CU_ASSERT_STRING_EQUAL(s_at(c, "tls.alerts.0.from"), "server");
+    CU_ASSERT_TRUE(json_is_false(at(c, "tls.alerts.0.inferred")));
     CU_ASSERT_EQUAL(i_at(c, "tls.alerts.0.frame"), 6);
     CU_ASSERT_STRING_EQUAL(s_at(c, "tls.client_hellos.0.anomaly"), "tls.anomaly.trailing_bytes");
     CU_ASSERT_STRING_EQUAL(s_at(c, "anomalies.0.name"), "tls.anomaly.trailing_bytes");
@@ -880,7 +881,7 @@ static void test_encrypted_alert(void)
     struct td_flow_info info = make_info(9, 1, 9);
     struct td_tls_facts f;
     facts_init(&f);
-    struct td_alert alert = {.ev = ev(8), .role = TD_ROLE_CLIENT, .encrypted = true,
+    struct td_alert alert = {.ev = ev(8), .role = TD_ROLE_CLIENT, .encrypted = true, .inferred = true,
                              .after_msg = TD_HS_ENCRYPTED};
     f.alerts = &alert;
     f.num_alerts = f.alerts_seen = 1;
@@ -908,6 +909,7 @@ static void test_encrypted_alert(void)
     CU_ASSERT_STRING_EQUAL(s_at(c, "outcome.after"), "server_hello");
     CU_ASSERT_PTR_NOT_NULL(strstr(s_at(c, "outcome.text"), "encrypted alert (frame 8)"));
     CU_ASSERT_TRUE(json_is_true(at(c, "tls.alerts.0.encrypted")));
+    CU_ASSERT_TRUE(json_is_true(at(c, "tls.alerts.0.inferred")));
     CU_ASSERT_TRUE(json_is_null(at(c, "tls.alerts.0.description")));
     CU_ASSERT_STRING_EQUAL(s_at(c, "timeline.0.event"), "hello_retry_request");
     // On the wire a HelloRetryRequest is a ServerHello: Wireshark's tls.handshake.type 2.
