@@ -3,8 +3,10 @@
 # Record the small sample captures in samples/: real TLS stacks (OpenSSL s_server/s_client,
 # GnuTLS gnutls-serv) talk over loopback in a private network namespace while tcpdump records.
 #
-#   sudo samples/make-samples.sh [--new-pki]
+#   sudo samples/make-samples.sh [--new-pki] [--only NAME...]
 #
+# --only records just the named captures (file names without .pcap) and leaves the others as
+# they are.  A few scenarios put samples/relay.py between the peers to change one field.
 # One connection per capture, each scenario on its own port.  The test PKI lives in samples/pki
 # and is made once (--new-pki remakes it); the 125-CA list for ca-list-large.pcap is made in a
 # temporary directory on every run.  Timestamps, randoms and keys differ per run.
@@ -17,14 +19,18 @@ pki=$here/pki
 
 # ------------------------------------------------------------------ checks --
 if [ "${TD_SAMPLES_INSIDE:-}" != 1 ]; then
-  new_pki=0
+  new_pki=0 only= in_only=0
   for arg in "$@"; do
     case "$arg" in
-      --new-pki) new_pki=1 ;;
-      -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-      *) echo "make-samples.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+      --new-pki) new_pki=1; in_only=0 ;;
+      --only) in_only=1 ;;
+      -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+      *) [ "$in_only" = 1 ] && [[ "$arg" != -* ]] ||
+           { echo "make-samples.sh: unknown argument '$arg' (see --help)" >&2; exit 2; }
+         only="$only ${arg%.pcap}" ;;
     esac
   done
+  [ "$in_only" = 0 ] || [ -n "$only" ] || { echo "make-samples.sh: --only needs names" >&2; exit 2; }
   missing=
   for tool in openssl:openssl gnutls-serv:gnutls-bin tcpdump:tcpdump ip:iproute2 ss:iproute2 \
               python3:python3 unshare:util-linux timeout:coreutils; do
@@ -104,7 +110,7 @@ if [ "${TD_SAMPLES_INSIDE:-}" != 1 ]; then
     chown -R --reference="$here" "$pki"
   fi
   # The recording runs in a private network namespace: it disappears when the process exits.
-  TD_SAMPLES_INSIDE=1 exec unshare -n -- bash "$0"
+  TD_SAMPLES_INSIDE=1 TD_SAMPLES_ONLY="$only" exec unshare -n -- bash "$0"
 fi
 
 # ---------------------------------------------------- inside the namespace --
@@ -127,8 +133,15 @@ else
   ip link set lo gso_max_size 1500 gso_max_segs 1 gro_max_size 1500
 fi
 
-echo "== recording the 125-CA list"
-make_big_ca_list "$work/bigca.pem"
+# wanted NAME: whether this run records NAME (every capture, unless --only names some).
+only=${TD_SAMPLES_ONLY:-}
+recorded=
+wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+
+if wanted ca-list-large || wanted ca-list-truncated-alert; then
+  echo "== recording the 125-CA list"
+  make_big_ca_list "$work/bigca.pem"
+fi
 
 P=$pki
 # Every peer runs under timeout(1), so none outlives the script; servers run in a background
@@ -167,6 +180,8 @@ wait_pid() {  # pid seconds: wait for a process to end, kill it after the time i
 # record NAME PORT SERVER-FUNCTION CLIENT-FUNCTION
 record() {
   local name=$1 port=$2 server=$3 client=$4 out=$work/$1.pcap tp sp i t0=$EPOCHREALTIME
+  wanted "$name" || return 0
+  recorded="$recorded $name"
   scenario=$name
   rm -f "$here/keylog/$name.keylog"  # s_client appends to its key log
   # Immediate mode, or the last packets may still sit in the ring when tcpdump stops; a 32 MB
@@ -187,6 +202,11 @@ record() {
   wait_pid "$tp" 5
   grep -q '^0 packets dropped by kernel' "$work/$name.tcpdump" ||
     { echo "make-samples.sh: tcpdump lost packets of $name:" >&2; cat "$work/$name.tcpdump" >&2; return 1; }
+  # A scenario that needed several tries names the one connection to keep in $work/NAME.keep.
+  if [ -s "$work/$name.keep" ]; then
+    tcpdump -r "$out" -w "$out.keep" "$(cat "$work/$name.keep")" 2>/dev/null
+    mv "$out.keep" "$out"
+  fi
   mv "$out" "$here/$name.pcap"
   chown --reference="$here" "$here/$name.pcap" "$here/keylog"
   # A client that gave up before the key exchange leaves a key log with only its comment line.
@@ -257,6 +277,95 @@ s_noeku() { s_cert "$1" noeku; }
 s_wrongname() { s_cert "$1" wrongname; }
 c_verify12() { say | cli "$1" -tls1_2 -quiet; }
 
+# --- signatures that no stock peer produces: samples/relay.py between real peers, or our client ---
+# srv_many: a server that answers one connection after the other (the relay's tries).
+srv_many() { local port=$1; shift
+  exec timeout 60 openssl s_server -accept "127.0.0.1:$port" -rev -quiet \
+    -cert "$P/server.pem" -key "$P/server.key" "$@"; }
+relay() {  # listen-port upstream-port|- mode: writes what it changed to $work/NAME.relay
+  local up=()
+  [ "$2" = - ] || up=(--upstream "$2")
+  timeout 60 python3 -B "$here/relay.py" --listen "$1" "${up[@]}" --mode "$3" \
+    --report "$work/$scenario.relay" || echo "make-samples.sh: relay for $scenario failed" >&2
+}
+behind_relay() {  # port upstream-port mode server-function server-args...
+  local port=$1 up=$2 mode=$3 server=$4 s; shift 4
+  ( "$server" "$up" "$@" ) & s=$!
+  wait_listen "$up"
+  relay "$port" "$up" "$mode"
+  kill "$s" 2>/dev/null || true
+  wait "$s" 2>/dev/null || true
+}
+relay_field() {  # key: a value from the relay's report
+  sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$work/$scenario.relay" 2>/dev/null | head -n 1
+}
+
+# The CertificateRequest of ca-list-large, cut by the relay to one 16384-byte record: the
+# handshake length is made 16380, the certificate_authorities length keeps its 16967 and so runs
+# past the end of the message.  The client rejects it with decode_error.
+s_ca_cut() { behind_relay "$1" $(($1 + 1000)) ca-list-overrun srv -tls1_2 -Verify 1 -verify_return_error \
+               -CAfile "$work/bigca.pem"; }
+
+# DHE with the leading 0x00 of the server's Ys removed: the relay replays the client's ClientHello
+# to the server until a Ys starts with 0x00; the client sees one connection.
+DHE=(-tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256)
+s_short_ys() { behind_relay "$1" $(($1 + 1000)) short-ys srv_many "${DHE[@]}" -dhparam "$P/dh.pem"; }
+c_short_ys() { say | cli "$1" "${DHE[@]}" -quiet; }
+
+# DHE with the leading 0x00 of the client's Yc removed.  The client sits behind the relay
+# (port + 1000), and the capture is of the relay's side towards the server, the one that
+# carries the short Yc.  Clients are started until one's Yc starts with 0x00; the relay closes
+# the others after their key exchange, and only the connection it changed is kept.
+s_short_yc() {
+  ( srv_many "$1" "${DHE[@]}" -dhparam "$P/dh.pem" ) & local s=$!
+  wait_listen "$1"
+  relay $(($1 + 1000)) "$1" short-yc
+  kill "$s" 2>/dev/null || true
+  wait "$s" 2>/dev/null || true
+}
+c_short_yc() {
+  local port=$(($1 + 1000)) i random
+  wait_listen "$port"
+  for i in $(seq 1 3000); do
+    say | cli "$port" "${DHE[@]}" -quiet >/dev/null 2>&1 || true
+    [ -s "$work/$scenario.relay" ] && break
+  done
+  echo "tries: $i"
+  echo "tcp port $(relay_field upstream_port)" > "$work/$scenario.keep"
+  random=$(relay_field client_random)
+  grep -i "^CLIENT_RANDOM $random " "$here/keylog/$scenario.keylog" > "$work/$scenario.keylog" || true
+  mv "$work/$scenario.keylog" "$here/keylog/$scenario.keylog"
+}
+
+# TLS 1.3, then a plaintext TLS 1.2-style ClientHello record from our client (Python ssl over
+# memory BIOs, so it can write raw bytes to the socket after the handshake).
+s_tls13_ch() { srv "$1" -tls1_3; }
+c_tls13_ch() { timeout 15 python3 -B "$here/tls13-renego-client.py" --port "$1" --ca "$P/ca.pem" \
+                 --servername server.test --keylog "$here/keylog/$scenario.keylog"; }
+
+# Server-initiated renegotiation: 'R' on s_server's stdin (not -quiet) sends a HelloRequest and
+# asks for a client certificate in the new handshake; -no_resumption_on_reneg makes it a full one.
+# The times fit: the client connects within 0.2 s and writes at 1.4 s.
+s_srv_reneg() { { sleep 1.2; echo R; sleep 0.7; echo 'hello from server'; sleep 2; } |
+  exec timeout 20 openssl s_server -accept "127.0.0.1:$1" -naccept 1 -cert "$P/server.pem" \
+    -key "$P/server.key" -tls1_2 -no_resumption_on_reneg -CAfile "$P/ca.pem"; }
+c_srv_reneg() { { sleep 1.4; echo 'hello tlsdiag'; sleep 0.6; } |
+  cli "$1" -tls1_2 -cert "$P/client.pem" -key "$P/client.key"; }
+
+# The relay reads the ClientHello and closes with SO_LINGER 0: a TCP RST, no upstream at all.
+s_rst_ch() { relay "$1" - rst-after-ch; }
+c_rst_ch() { say | cli "$1" -quiet; }
+
+# Renegotiation without renegotiation_info: GnuTLS with %DISABLE_SAFE_RENEGOTIATION sends neither
+# the extension nor the SCSV, and s_server -legacy_renegotiation renegotiates anyway ('r').
+s_insecure_reneg() { { sleep 1.2; echo r; sleep 0.7; echo 'hello from server'; sleep 2; } |
+  exec timeout 20 openssl s_server -accept "127.0.0.1:$1" -naccept 1 -cert "$P/server.pem" \
+    -key "$P/server.key" -tls1_2 -legacy_renegotiation; }
+c_insecure_reneg() { { sleep 1.4; echo 'hello tlsdiag'; sleep 0.6; } |
+  SSLKEYLOGFILE="$here/keylog/$scenario.keylog" timeout 15 gnutls-cli --port "$1" \
+    --sni-hostname server.test --verify-hostname server.test --x509cafile "$P/ca.pem" \
+    --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2:%DISABLE_SAFE_RENEGOTIATION' 127.0.0.1; }
+
 echo "== recording captures in $here"
 mkdir -p "$here/keylog"
 record tls12-ecdhe                4431 s_tls12_ecdhe c_tls12_ecdhe
@@ -276,6 +385,16 @@ record tls10-cbc                  4444 s_tls10_cbc   c_tls10_cbc
 record ca-list-large              4445 s_ca_list     c_ca_list
 record tls13-hrr                  4446 s_hrr         c_hrr
 record version-mismatch-client-alert 4447 s_version  c_version12
+record ca-list-truncated-alert    4448 s_ca_cut      c_ca_list
+record dhe-short-ys               4449 s_short_ys    c_short_ys
+record dhe-short-yc               4450 s_short_yc    c_short_yc
+record tls13-renegotiation-attempt 4451 s_tls13_ch   c_tls13_ch
+record tls12-server-renegotiation 4452 s_srv_reneg   c_srv_reneg
+record reset-after-client-hello   4453 s_rst_ch      c_rst_ch
+record tls12-insecure-renegotiation 4454 s_insecure_reneg c_insecure_reneg
+for name in $only; do
+  [[ " $recorded " == *" $name "* ]] || { echo "make-samples.sh: no scenario named $name" >&2; exit 2; }
+done
 
 # ------------------------------------------------------------------ checks --
 # Every capture: one TCP connection, frames no larger than an Ethernet MTU, under 30 KB.
@@ -345,6 +464,21 @@ if command -v tshark >/dev/null && command -v mergecap >/dev/null; then
   want 4446 "tls.handshake.random == $hrr" 'tls13-hrr: HelloRetryRequest'
   want 4446 "$(s_data 4446)" 'tls13-hrr: server application data'
   want 4447 "$(c_alert 70 4447)" 'version-mismatch-client-alert: client protocol_version alert'
+  want 4448 'tls.handshake.type == 13 && tls.handshake.length == 16380' 'ca-list-truncated-alert: CertificateRequest cut to 16380'
+  want 4448 "$(c_alert 50 4448)" 'ca-list-truncated-alert: client decode_error alert'
+  want 4449 'tls.handshake.type == 12 && tls.handshake.ys_len == 255' 'dhe-short-ys: a 255-byte Ys'
+  want 4449 "$(c_alert 51 4449)" 'dhe-short-ys: client decrypt_error alert'
+  want 4450 'tls.handshake.type == 16 && tls.handshake.yc_len == 255' 'dhe-short-yc: a 255-byte Yc'
+  want 4450 "$(s_alert 20 4450)" 'dhe-short-yc: server bad_record_mac alert'
+  want 4451 'tls.handshake.type == 1 && !(tls.handshake.extension.type == 43)' 'tls13-renegotiation-attempt: a ClientHello without supported_versions'
+  want 4451 "$(s_alert 10 4451)" 'tls13-renegotiation-attempt: server unexpected_message alert'
+  want 4452 'tls.handshake.type == 0 && tcp.srcport == 4452' 'tls12-server-renegotiation: HelloRequest'
+  want 4452 'tls.handshake.type == 15' 'tls12-server-renegotiation: client CertificateVerify'
+  want 4452 "$(s_data 4452)" 'tls12-server-renegotiation: server application data'
+  want 4453 'tcp.flags.reset == 1 && tcp.srcport == 4453' 'reset-after-client-hello: RST from the server side'
+  want 4454 'tls.handshake.type == 0 && tcp.srcport == 4454' 'tls12-insecure-renegotiation: HelloRequest'
+  want 4454 'tls.handshake.type == 2 && !tls.handshake.extensions_reneg_info_len' 'tls12-insecure-renegotiation: ServerHello without renegotiation_info'
+  want 4454 "$(s_data 4454)" 'tls12-insecure-renegotiation: server application data'
   mergecap -w "$work/all.pcap" "$here"/*.pcap
   cat "$here"/keylog/*.keylog > "$work/all.keylog"   # lines are keyed by client random
   mapfile -t counts < <(tshark -q -n -r "$work/all.pcap" -o "tls.keylog_file:$work/all.keylog" \
