@@ -7,22 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exit_codes.h"
 #include "pipeline.h"
-
-/* Exit codes (documented in README.md and --help). */
-enum exit_code {
-    EXIT_ANALYSED = 0,       /* every input was read to its end and the report written */
-    EXIT_USAGE = 2,          /* bad command line */
-    EXIT_NO_INPUT = 3,       /* no input could be read (missing, unreadable, not a capture) */
-    EXIT_PARTIAL_INPUT = 4,  /* some input was unreadable or broke mid-way; the report covers what was read */
-    EXIT_OUTPUT = 5,         /* the report could not be written */
-    EXIT_INTERNAL = 6,       /* out of memory or an internal error */
-};
+#include "rules_cmd.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: tlsdiag [OPTIONS] FILE|DIR...\n"
+            "       tlsdiag rules [--rules DIR] [list | explain ID | fields]\n"
             "Passive TLS failure analyzer: reads captures (pcap, pcapng, NetMon 2.x .cap, gzip-compressed),\n"
             "reassembles TCP, dissects every TLS handshake and reports what happened, with frame numbers.\n"
             "Directories are read recursively; files in them that are not captures are skipped.\n"
@@ -31,6 +24,8 @@ static void usage(FILE *out)
             "  -j, --json FILE          write the JSON report to FILE ('-' for stdout; written atomically)\n"
             "  -q, --quiet              no human summary on stdout\n"
             "  -a, --all                also report TCP connections that carried no TLS\n"
+            "  -r, --rules DIR          also load the *.rules files of DIR (docs/RULES.md)\n"
+            "      --no-rules           report facts only, no diagnosis\n"
             "      --no-classify        do not run nDPI protocol classification\n"
             "      --max-flows N        flows tracked at once (default %u; least recently active evicted)\n"
             "      --max-reasm-bytes N  out-of-order bytes buffered per direction (default %u)\n"
@@ -41,7 +36,7 @@ static void usage(FILE *out)
             "\n"
             "Exit codes: 0 all inputs analysed; 2 usage error; 3 no input could be read; 4 some input was\n"
             "unreadable or broke mid-way (the report covers what was read); 5 the report could not be written;\n"
-            "6 out of memory or internal error.\n",
+            "6 out of memory or internal error; 7 a rule file has an error or cannot be read.\n",
             TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE);
 }
 
@@ -59,7 +54,44 @@ static bool parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max
     return true;
 }
 
-enum { OPT_NO_CLASSIFY = 256, OPT_MAX_FLOWS, OPT_MAX_REASM, OPT_MAX_HS, OPT_MAX_TIMELINE };
+enum { OPT_NO_CLASSIFY = 256, OPT_NO_RULES, OPT_MAX_FLOWS, OPT_MAX_REASM, OPT_MAX_HS, OPT_MAX_TIMELINE };
+
+/* run analyses the inputs with the loaded rules and writes the report; returns the exit status. */
+static int run(const struct td_pipeline_options *popts, const struct td_report_options *ropts, char *const *paths,
+               size_t num_paths)
+{
+    struct td_report *report = td_report_new(ropts);
+    if (report == NULL) {
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        return TD_EXIT_INTERNAL;
+    }
+    struct td_pipeline_result result;
+    struct td_flow_stats flow_stats = {0};
+    enum td_err rc = td_pipeline_run(popts, paths, num_paths, report, stderr, &result, &flow_stats);
+    if (rc != TD_OK) {
+        fprintf(stderr, "tlsdiag: out of memory; lower --max-flows or split the input\n");
+        td_report_free(report);
+        return TD_EXIT_INTERNAL;
+    }
+    if (result.inputs_read + result.inputs_partial == 0) {
+        if (result.inputs_failed == 0) {
+            fprintf(stderr, "tlsdiag: no capture files found in the given paths\n");
+        }
+        td_report_free(report);
+        return TD_EXIT_NO_INPUT;
+    }
+    struct td_error err = {0};
+    if (td_report_finish(report, &flow_stats, &popts->limits, &err) != TD_OK) {
+        fprintf(stderr, "tlsdiag: %s\n", err.msg);
+        td_report_free(report);
+        return err.code == TD_ERR_IO ? TD_EXIT_OUTPUT : TD_EXIT_INTERNAL;
+    }
+    td_report_free(report);
+    if (result.inputs_partial > 0 || result.inputs_failed > 0) {
+        return TD_EXIT_PARTIAL_INPUT;
+    }
+    return TD_EXIT_ANALYSED;
+}
 
 int main(int argc, char **argv)
 {
@@ -68,6 +100,8 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"all", no_argument, NULL, 'a'},
         {"no-classify", no_argument, NULL, OPT_NO_CLASSIFY},
+        {"rules", required_argument, NULL, 'r'},
+        {"no-rules", no_argument, NULL, OPT_NO_RULES},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"max-reasm-bytes", required_argument, NULL, OPT_MAX_REASM},
         {"max-handshake-bytes", required_argument, NULL, OPT_MAX_HS},
@@ -76,10 +110,15 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    if (argc >= 2 && strcmp(argv[1], "rules") == 0) {
+        return td_cli_rules_main(argc - 2, argv + 2); /* a capture named "rules" is read as ./rules */
+    }
     struct td_pipeline_options popts = {.limits = td_limits_default(), .classify = true};
+    const char *rules_dir = NULL;
+    bool use_rules = true;
     struct td_report_options ropts = {.summary = stdout, .tool_version = TLSDIAG_VERSION};
     int ch;
-    while ((ch = getopt_long(argc, argv, "j:qahV", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "j:qar:hV", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'j':
             ropts.json_path = optarg;
@@ -93,76 +132,61 @@ int main(int argc, char **argv)
         case OPT_NO_CLASSIFY:
             popts.classify = false;
             break;
+        case 'r':
+            rules_dir = optarg;
+            break;
+        case OPT_NO_RULES:
+            use_rules = false;
+            break;
         case OPT_MAX_FLOWS:
             if (!parse_u32("max-flows", optarg, 1, 100000000u, &popts.limits.max_flows)) {
-                return EXIT_USAGE;
+                return TD_EXIT_USAGE;
             }
             break;
         case OPT_MAX_REASM:
             if (!parse_u32("max-reasm-bytes", optarg, 0, 1u << 30, &popts.limits.max_reasm_bytes)) {
-                return EXIT_USAGE;
+                return TD_EXIT_USAGE;
             }
             break;
         case OPT_MAX_HS:
             /* at least 64 KB: the CA-list signature must be measurable past 16 KB (KB 2801679) */
             if (!parse_u32("max-handshake-bytes", optarg, 65536, 1u << 28, &popts.limits.max_hs_msg_bytes)) {
-                return EXIT_USAGE;
+                return TD_EXIT_USAGE;
             }
             break;
         case OPT_MAX_TIMELINE:
             if (!parse_u32("max-timeline", optarg, 8, 1u << 20, &popts.limits.max_timeline)) {
-                return EXIT_USAGE;
+                return TD_EXIT_USAGE;
             }
             break;
         case 'h':
             usage(stdout);
-            return EXIT_ANALYSED;
+            return TD_EXIT_ANALYSED;
         case 'V':
             printf("tlsdiag %s\n", TLSDIAG_VERSION);
-            return EXIT_ANALYSED;
+            return TD_EXIT_ANALYSED;
         default:
             fprintf(stderr, "Try 'tlsdiag --help'.\n");
-            return EXIT_USAGE;
+            return TD_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "tlsdiag: no input: give one or more capture files or directories (try --help)\n");
-        return EXIT_USAGE;
+        return TD_EXIT_USAGE;
     }
     if (ropts.json_path != NULL && strcmp(ropts.json_path, "-") == 0) {
         ropts.summary = NULL; /* stdout carries the JSON */
     }
 
-    struct td_report *report = td_report_new(&ropts);
-    if (report == NULL) {
-        fprintf(stderr, "tlsdiag: out of memory\n");
-        return EXIT_INTERNAL;
-    }
-    struct td_pipeline_result result;
-    struct td_flow_stats flow_stats = {0};
-    enum td_err rc = td_pipeline_run(&popts, argv + optind, (size_t)(argc - optind), report, stderr, &result,
-                                     &flow_stats);
-    if (rc != TD_OK) {
-        fprintf(stderr, "tlsdiag: out of memory; lower --max-flows or split the input\n");
-        td_report_free(report);
-        return EXIT_INTERNAL;
-    }
-    if (result.inputs_read + result.inputs_partial == 0) {
-        if (result.inputs_failed == 0) {
-            fprintf(stderr, "tlsdiag: no capture files found in the given paths\n");
+    struct td_ruleset *rules = NULL;
+    if (use_rules) {
+        rules = td_cli_load_rules(rules_dir, stderr);
+        if (rules == NULL) {
+            return TD_EXIT_RULES;
         }
-        td_report_free(report);
-        return EXIT_NO_INPUT;
     }
-    struct td_error err = {0};
-    if (td_report_finish(report, &flow_stats, &popts.limits, &err) != TD_OK) {
-        fprintf(stderr, "tlsdiag: %s\n", err.msg);
-        td_report_free(report);
-        return err.code == TD_ERR_IO ? EXIT_OUTPUT : EXIT_INTERNAL;
-    }
-    td_report_free(report);
-    if (result.inputs_partial > 0 || result.inputs_failed > 0) {
-        return EXIT_PARTIAL_INPUT;
-    }
-    return EXIT_ANALYSED;
+    popts.rules = rules;
+    int rc = run(&popts, &ropts, argv + optind, (size_t)(argc - optind));
+    td_ruleset_free(rules);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include "../capture/decode.h"
 #include "../capture/flow.h"
 #include "../capture/reader.h"
+#include "../dissect/server.h"
 #include "../dissect/tls.h"
 
 struct run {
@@ -20,6 +21,7 @@ struct run {
     FILE *errs;
     size_t input_index; /* index of the file being read, as registered in the report */
     size_t skipped;     /* files in directories that are not captures */
+    struct td_server_table *servers;
     bool out_of_memory;
 };
 
@@ -76,6 +78,32 @@ static void on_tcp_flags(void *ctx, void *user, int dir, uint8_t flags, uint64_t
     }
 }
 
+static void on_connection_finding(void *ctx, const struct td_finding *f)
+{
+    td_report_add_finding(ctx, f);
+}
+
+static void on_server_finding(void *ctx, const struct td_finding *f)
+{
+    td_report_add_server_finding(ctx, f);
+}
+
+/* evaluate_connection runs the connection rules, then the alert rules once per alert, with the facts of the
+ * connection's server as known so far (this connection included). */
+static void evaluate_connection(struct run *run, const struct td_flow_info *info, const struct td_tls_facts *facts)
+{
+    const struct td_server_facts *server = td_server_table_add(run->servers, info, facts);
+    if (run->opts->rules == NULL) {
+        return;
+    }
+    struct td_fact_ctx fc = {.flow = info, .tls = facts, .server = server};
+    td_ruleset_eval(run->opts->rules, TD_EVAL_CONNECTION, &fc, on_connection_finding, run->report);
+    for (uint32_t i = 0; facts->alerts != NULL && i < facts->num_alerts; i++) {
+        fc.alert = &facts->alerts[i];
+        td_ruleset_eval(run->opts->rules, TD_EVAL_ALERT, &fc, on_connection_finding, run->report);
+    }
+}
+
 static void on_close(void *ctx, void *user, const struct td_flow_info *info)
 {
     struct run *run = ctx;
@@ -84,9 +112,28 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
         return;
     }
     td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
-    td_report_add_connection(run->report, c->input_index, info, td_tls_conn_facts(c->tls));
+    const struct td_tls_facts *facts = td_tls_conn_facts(c->tls);
+    td_report_add_connection(run->report, c->input_index, info, facts);
+    evaluate_connection(run, info, facts);
     td_tls_conn_free(c->tls);
     free(c);
+}
+
+/* finish_servers reports each server of the input just read, runs the server rules, and forgets them. */
+static void finish_servers(struct run *run)
+{
+    for (size_t i = 0; i < td_server_table_count(run->servers); i++) {
+        const struct td_server_facts *s = td_server_table_at(run->servers, i);
+        if (s->tls_connections == 0) {
+            continue; /* plain TCP servers are counted in the totals, not described */
+        }
+        td_report_add_server(run->report, run->input_index, s);
+        if (run->opts->rules != NULL) {
+            struct td_fact_ctx fc = {.server = s};
+            td_ruleset_eval(run->opts->rules, TD_EVAL_SERVER, &fc, on_server_finding, run->report);
+        }
+    }
+    td_server_table_clear(run->servers);
 }
 
 /* Distinct link types of one input, for its summary. */
@@ -176,6 +223,7 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
     }
     /* Connections do not span files: frame numbers restart with each file. */
     td_flow_table_flush(flows);
+    finish_servers(run);
 
     size_t n = td_reader_num_linktypes(reader);
     in.num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;
@@ -280,8 +328,10 @@ enum td_err td_pipeline_run(const struct td_pipeline_options *opts, char *const 
         .on_close = on_close,
     };
     memset(result, 0, sizeof(*result));
-    struct td_flow_table *flows = td_flow_table_new(&opts->limits, &cb, opts->classify);
+    run.servers = td_server_table_new(TD_PIPELINE_MAX_SERVERS);
+    struct td_flow_table *flows = run.servers != NULL ? td_flow_table_new(&opts->limits, &cb, opts->classify) : NULL;
     if (flows == NULL) {
+        td_server_table_free(run.servers);
         return TD_ERR_RESOURCE;
     }
     for (size_t i = 0; i < num_paths && !run.out_of_memory; i++) {
@@ -293,5 +343,6 @@ enum td_err td_pipeline_run(const struct td_pipeline_options *opts, char *const 
     }
     *flow_stats = *td_flow_table_stats(flows);
     td_flow_table_free(flows);
+    td_server_table_free(run.servers);
     return run.out_of_memory ? TD_ERR_RESOURCE : TD_OK;
 }

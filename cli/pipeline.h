@@ -8,8 +8,12 @@
 
 struct td_pipeline_options {
     struct td_limits limits;
-    bool classify; /* run nDPI */
+    bool classify;                  /* run nDPI */
+    const struct td_ruleset *rules; /* evaluated on every connection, alert and server; NULL: none */
 };
+
+/* Servers aggregated per input file for the server.* facts; connections to further servers are not aggregated. */
+#define TD_PIPELINE_MAX_SERVERS 65536u
 
 /* Per-run outcome, for the exit code. */
 struct td_pipeline_result {

@@ -680,6 +680,10 @@ static void on_app_data(struct td_tls_conn *c, int dir, const struct td_record_i
         (void)add_event(c, role, TD_EV_APPLICATION_DATA, 0, r->len, ev);
     }
     f->app_data_bytes[role] += r->len;
+    /* Keep the first record lengths: a TLS 1.0 CBC 1/n-1 split shows in them (fields.c, tls.cbc_split). */
+    if (f->num_first_app_data_lens[role] < TD_FIRST_APP_DATA_LENS) {
+        f->first_app_data_lens[role][f->num_first_app_data_lens[role]++] = r->len;
+    }
     /* RFC 7918: the client sends data after its Finished, before the server's. */
     if (!c->tls13 && role == TD_ROLE_CLIENT && c->sh_seen && !is_done(c) && c->dir[dir].keys_on &&
         f->finished[TD_ROLE_SERVER].frame == 0) {

@@ -253,6 +253,7 @@ struct td_record_counts {
 };
 
 #define TD_MAX_HELLOS 4
+#define TD_FIRST_APP_DATA_LENS 4
 
 struct td_tls_facts {
     bool is_tls;               /* at least one TLS/SSL record parsed */
@@ -319,6 +320,11 @@ struct td_tls_facts {
     int32_t outcome_after_msg;             /* last handshake message before the outcome (-1 none) */
 
     bool arena_full;                       /* some details were dropped at max_conn_arena_bytes */
+
+    /* Body lengths (ciphertext) of the first TD_FIRST_APP_DATA_LENS application-data records per role, in
+     * order: enough to recognise a TLS 1.0 CBC 1/n-1 or 0/n record split (fields.c, tls.cbc_split). */
+    uint32_t first_app_data_lens[2][TD_FIRST_APP_DATA_LENS];
+    uint8_t num_first_app_data_lens[2];
 };
 
 #endif

@@ -22,12 +22,19 @@ struct td_report_conn {
     json_t *json;              /* owned; the connection object of the report */
 };
 
+/* One server aggregate of one input. */
+struct td_report_server {
+    size_t input;
+    json_t *json;              /* owned; the server object of the report (with its "findings") */
+};
+
 /* Tallies for "totals", kept for every connection (also those not listed). */
 struct td_report_totals {
     uint64_t connections;
     uint64_t tls_connections;
     uint64_t by_outcome[TD_OUTCOME_RESUMED + 1]; /* indexed by enum td_outcome */
     uint64_t with_anomalies;
+    uint64_t findings[TD_SEVERITY_ERROR + 1]; /* by severity, connection and server findings */
 };
 
 struct td_report {
@@ -36,6 +43,9 @@ struct td_report {
     json_t *inputs;            /* array of input objects, in the order they were added */
     struct td_report_conn *conns;
     size_t num_conns, cap_conns;
+    bool last_conn_listed;     /* the connection added last is conns[num_conns - 1] (findings attach to it) */
+    struct td_report_server *servers;
+    size_t num_servers, cap_servers;
     struct td_report_totals totals;
 };
 
@@ -66,6 +76,15 @@ json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in
 /* td_json_totals and td_json_limits build the top-level "totals" and "limits" objects. */
 json_t *td_json_totals(struct td_json_ctx *ctx, const struct td_report_totals *t, const struct td_flow_stats *flows);
 json_t *td_json_limits(struct td_json_ctx *ctx, const struct td_limits *limits);
+/* td_json_finding converts one finding; returns a new reference. */
+json_t *td_json_finding(struct td_json_ctx *ctx, const struct td_finding *f);
+/* td_json_merge_finding adds the evidence frames of f to an existing finding object (sorted, distinct). */
+void td_json_merge_finding(struct td_json_ctx *ctx, json_t *existing, const struct td_finding *f);
+/* td_json_sort_findings orders a findings array most severe first, then by first evidence frame. */
+void td_json_sort_findings(json_t *findings);
+/* td_json_server converts one server aggregate (with an empty "findings" array); returns a new reference. */
+json_t *td_json_server(struct td_json_ctx *ctx, size_t input_index, const struct td_server_facts *s);
+
 /* td_outcome_name: "established", "failed_alert", ... */
 const char *td_outcome_name(enum td_outcome o);
 

@@ -1037,6 +1037,7 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     td_json_set(ctx, o, "anomalies", an);
     td_json_set(ctx, o, "anomalies_seen", json_integer(f->anomalies_seen));
     td_json_set(ctx, o, "arena_full", boolean(f->arena_full));
+    td_json_set(ctx, o, "findings", json_array()); /* filled by td_report_add_finding */
     return o;
 }
 
@@ -1092,6 +1093,11 @@ json_t *td_json_totals(struct td_json_ctx *ctx, const struct td_report_totals *t
     td_json_set(ctx, o, "flows_active_max", td_json_u64(fs->flows_active_max));
     td_json_set(ctx, o, "segments_ignored", td_json_u64(fs->segments_ignored));
     td_json_set(ctx, o, "reasm_cap_hits", td_json_u64(fs->reasm_cap_hits));
+    json_t *findings = json_object();
+    for (int s = TD_SEVERITY_ERROR; s >= TD_SEVERITY_INFO; s--) {
+        td_json_set(ctx, findings, td_severity_name((enum td_severity)s), td_json_u64(t->findings[s]));
+    }
+    td_json_set(ctx, o, "findings", findings);
     return o;
 }
 

@@ -76,6 +76,7 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
         r->totals.by_outcome[outcome]++;
     }
     r->totals.with_anomalies += has_anomalies(facts);
+    r->last_conn_listed = false;
     if (!is_tls && !r->opts.include_non_tls) {
         return;
     }
@@ -89,6 +90,60 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
     }
     r->conns[r->num_conns++] = (struct td_report_conn){
         .input = input_index, .first_frame = info->first_frame, .id = info->id, .json = j};
+    r->last_conn_listed = true;
+}
+
+/* add_to_findings appends f to a findings array, or merges it into the finding of the same rule already there. */
+static void add_to_findings(struct td_report *r, json_t *findings, const struct td_finding *f)
+{
+    size_t i;
+    json_t *existing;
+    json_array_foreach(findings, i, existing) {
+        const char *id = json_string_value(json_object_get(existing, "rule"));
+        if (id != NULL && strcmp(id, f->rule->id) == 0) {
+            td_json_merge_finding(&r->ctx, existing, f);
+            return;
+        }
+    }
+    td_json_append(&r->ctx, findings, td_json_finding(&r->ctx, f));
+    if ((unsigned)f->rule->severity <= TD_SEVERITY_ERROR) {
+        r->totals.findings[f->rule->severity]++;
+    }
+}
+
+void td_report_add_finding(struct td_report *r, const struct td_finding *f)
+{
+    if (r == NULL || f == NULL || !r->last_conn_listed || r->num_conns == 0) {
+        return; /* findings on an unlisted connection (no TLS, without --all) have nothing to attach to */
+    }
+    add_to_findings(r, json_object_get(r->conns[r->num_conns - 1].json, "findings"), f);
+}
+
+void td_report_add_server(struct td_report *r, size_t input_index, const struct td_server_facts *s)
+{
+    if (r == NULL || s == NULL) {
+        return;
+    }
+    if (r->num_servers == r->cap_servers) {
+        size_t cap = r->cap_servers ? r->cap_servers * 2 : 16;
+        struct td_report_server *bigger = realloc(r->servers, cap * sizeof(*bigger));
+        if (bigger == NULL) {
+            r->ctx.failures++;
+            return;
+        }
+        r->servers = bigger;
+        r->cap_servers = cap;
+    }
+    r->servers[r->num_servers++] =
+        (struct td_report_server){.input = input_index, .json = td_json_server(&r->ctx, input_index, s)};
+}
+
+void td_report_add_server_finding(struct td_report *r, const struct td_finding *f)
+{
+    if (r == NULL || f == NULL || r->num_servers == 0) {
+        return;
+    }
+    add_to_findings(r, json_object_get(r->servers[r->num_servers - 1].json, "findings"), f);
 }
 
 static int conn_cmp(const void *a, const void *b)
@@ -119,9 +174,16 @@ static json_t *build_root(struct td_report *r, json_t *totals, const struct td_l
     td_json_set(ctx, root, "limits", td_json_limits(ctx, limits));
     json_t *conns = json_array();
     for (size_t i = 0; i < r->num_conns; i++) {
+        td_json_sort_findings(json_object_get(r->conns[i].json, "findings"));
         td_json_append(ctx, conns, json_incref(r->conns[i].json));
     }
     td_json_set(ctx, root, "connections", conns);
+    json_t *servers = json_array();
+    for (size_t i = 0; i < r->num_servers; i++) {
+        td_json_sort_findings(json_object_get(r->servers[i].json, "findings"));
+        td_json_append(ctx, servers, json_incref(r->servers[i].json));
+    }
+    td_json_set(ctx, root, "servers", servers);
     return root;
 }
 
@@ -252,6 +314,10 @@ void td_report_free(struct td_report *r)
         json_decref(r->conns[i].json);
     }
     free(r->conns);
+    for (size_t i = 0; i < r->num_servers; i++) {
+        json_decref(r->servers[i].json);
+    }
+    free(r->servers);
     json_decref(r->inputs);
     free(r);
 }

@@ -9,6 +9,8 @@
 
 #include "../capture/flow.h"
 #include "../dissect/facts.h"
+#include "../dissect/server.h"
+#include "../rules/rules.h"
 
 /* Per input file: what was read. */
 struct td_input_summary {
@@ -46,6 +48,15 @@ void td_report_add_input(struct td_report *r, const struct td_input_summary *in)
  * pointing at info or facts after the call). input_index: which input file (0-based) it came from. */
 void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
                               const struct td_tls_facts *facts);
+/* td_report_add_finding attaches a connection or alert rule's finding to the connection added last by
+ * td_report_add_connection. A second finding of the same rule on that connection merges its evidence into
+ * the first (findings are deduplicated on rule and connection). Nothing of f is kept after the call. */
+void td_report_add_finding(struct td_report *r, const struct td_finding *f);
+/* td_report_add_server records the aggregate of one server of input input_index (call at the end of the input). */
+void td_report_add_server(struct td_report *r, size_t input_index, const struct td_server_facts *s);
+/* td_report_add_server_finding attaches a server rule's finding to the server added last. */
+void td_report_add_server_finding(struct td_report *r, const struct td_finding *f);
+
 /* td_report_finish writes the JSON report (atomically) and the summary. Returns TD_OK or TD_ERR_IO with err. */
 TD_MUST_USE enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *flows,
                                          const struct td_limits *limits, struct td_error *err);

@@ -55,6 +55,59 @@ static void fill_row(json_t *conn, struct row *row)
     row->text = ok ? NULL : get_str(outcome, "text", NULL);
 }
 
+/* Text of findings is wrapped at this width, after an indent, so a terminal shows it without side-scrolling. */
+#define WRAP_COLUMNS 100
+
+/* write_wrapped prints text word-wrapped: the first line after `first` (already indented), the rest indented. */
+static void write_wrapped(FILE *out, const char *first, const char *text, int indent)
+{
+    (void)fprintf(out, "%*s%s", indent, "", first);
+    int col = indent + (int)strlen(first);
+    const char *p = text;
+    while (*p != '\0') {
+        while (*p == ' ') {
+            p++;
+        }
+        size_t word = strcspn(p, " ");
+        if (word == 0) {
+            break;
+        }
+        if (col + 1 + (int)word > WRAP_COLUMNS && col > indent + (int)strlen(first)) {
+            (void)fprintf(out, "\n%*s", indent + (int)strlen(first), "");
+            col = indent + (int)strlen(first);
+        } else if (col > indent + (int)strlen(first)) {
+            (void)fputc(' ', out);
+            col++;
+        }
+        (void)fprintf(out, "%.*s", (int)word, p);
+        col += (int)word;
+        p += word;
+    }
+    (void)fputc('\n', out);
+}
+
+/* write_findings prints each finding: severity, rule, title, evidence frames, then the explanation and the fix. */
+static void write_findings(json_t *findings, FILE *out, int indent)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f) {
+        char head[64];
+        (void)snprintf(head, sizeof(head), "%-7s ", get_str(f, "severity", "?"));
+        (void)fprintf(out, "%*s%s%s: %s", indent, "", head, get_str(f, "rule", "?"), get_str(f, "title", ""));
+        json_t *ev = json_object_get(f, "evidence_frames");
+        size_t k;
+        json_t *frame;
+        json_array_foreach(ev, k, frame) {
+            (void)fprintf(out, "%s%lld", k == 0 ? (json_array_size(ev) == 1 ? " [frame " : " [frames ") : ", ",
+                          json_integer_value(frame));
+        }
+        (void)fprintf(out, "%s\n", json_array_size(ev) > 0 ? "]" : "");
+        write_wrapped(out, "", get_str(f, "explanation", ""), indent + (int)strlen(head));
+        write_wrapped(out, "fix: ", get_str(f, "remedy", ""), indent + (int)strlen(head));
+    }
+}
+
 static size_t col_len(const struct row *row, size_t col)
 {
     switch (col) {
@@ -137,6 +190,24 @@ static void write_input(const struct td_report *r, size_t input, FILE *out)
         } else {
             (void)fprintf(out, "%s\n", row.result);
         }
+        write_findings(json_object_get(r->conns[i].json, "findings"), out, 4);
+    }
+}
+
+/* write_servers prints the servers of an input that have findings. */
+static void write_servers(const struct td_report *r, size_t input, FILE *out)
+{
+    for (size_t i = 0; i < r->num_servers; i++) {
+        json_t *s = r->servers[i].json;
+        json_t *findings = json_object_get(s, "findings");
+        if (r->servers[i].input != input || json_array_size(findings) == 0) {
+            continue;
+        }
+        json_t *max = json_object_get(json_object_get(s, "versions"), "max");
+        (void)fprintf(out, "  server %s: %lld connections, %lld established, %lld failed, highest version %s\n",
+                      get_str(s, "server", "?"), get_int(s, "connections"), get_int(s, "established"),
+                      get_int(s, "failed"), get_str(max, "name", "none"));
+        write_findings(findings, out, 4);
     }
 }
 
@@ -149,14 +220,19 @@ bool td_summary_write(const struct td_report *r, json_t *totals, FILE *out)
     }
     for (size_t i = 0; i < num_inputs; i++) {
         write_input(r, i, out);
+        write_servers(r, i, out);
     }
     json_t *by = json_object_get(totals, "by_outcome");
     (void)fprintf(out,
                   "totals: %lld TCP connections, %lld TLS: %lld established, %lld resumed, %lld failed_alert, "
-                  "%lld reset, %lld closed, %lld incomplete; %lld with anomalies\n",
+                  "%lld reset, %lld closed, %lld incomplete; %lld with anomalies; findings: %lld error, %lld warning, "
+                  "%lld info\n",
                   get_int(totals, "connections"), get_int(totals, "tls_connections"), get_int(by, "established"),
                   get_int(by, "resumed"), get_int(by, "failed_alert"), get_int(by, "reset"), get_int(by, "closed"),
-                  get_int(by, "incomplete"), get_int(totals, "connections_with_anomalies"));
+                  get_int(by, "incomplete"), get_int(totals, "connections_with_anomalies"),
+                  get_int(json_object_get(totals, "findings"), "error"),
+                  get_int(json_object_get(totals, "findings"), "warning"),
+                  get_int(json_object_get(totals, "findings"), "info"));
     long long evicted = get_int(totals, "flows_evicted"), cap_hits = get_int(totals, "reasm_cap_hits");
     if (evicted != 0 || cap_hits != 0) {
         (void)fprintf(out, "limits hit: %lld flows evicted at max_flows, %lld reassembly cap hits\n", evicted,

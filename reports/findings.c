@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* findings.c: findings (rule id, severity, confidence, title, evidence frames, explanation, remedy, references)
+ * and per-server aggregates as JSON, in docs/report.schema.json order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../dissect/names.h"
+#include "internal.h"
+
+json_t *td_json_finding(struct td_json_ctx *ctx, const struct td_finding *f)
+{
+    const struct td_rule_info *rule = f->rule;
+    json_t *o = json_object();
+    td_json_set(ctx, o, "rule", td_json_str(rule->id));
+    td_json_set(ctx, o, "revision", json_integer(rule->revision));
+    td_json_set(ctx, o, "severity", json_string(td_severity_name(rule->severity)));
+    td_json_set(ctx, o, "confidence", json_string(td_confidence_name(rule->confidence)));
+    td_json_set(ctx, o, "title", td_json_str(f->title));
+    json_t *ev = json_array();
+    for (size_t i = 0; i < f->num_evidence; i++) {
+        td_json_append(ctx, ev, td_json_u64(f->evidence[i]));
+    }
+    td_json_set(ctx, o, "evidence_frames", ev);
+    td_json_set(ctx, o, "explanation", td_json_str(f->explanation));
+    td_json_set(ctx, o, "remedy", td_json_str(f->remedy));
+    json_t *refs = json_array();
+    for (size_t i = 0; i < rule->num_references; i++) {
+        td_json_append(ctx, refs, td_json_str(rule->references[i]));
+    }
+    td_json_set(ctx, o, "references", refs);
+    return o;
+}
+
+static int frame_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void td_json_merge_finding(struct td_json_ctx *ctx, json_t *existing, const struct td_finding *f)
+{
+    json_t *ev = json_object_get(existing, "evidence_frames");
+    uint64_t frames[2 * TD_MAX_EVIDENCE];
+    size_t n = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(ev, i, v) {
+        if (n < sizeof(frames) / sizeof(frames[0])) {
+            frames[n++] = (uint64_t)json_integer_value(v);
+        }
+    }
+    for (i = 0; i < f->num_evidence && n < sizeof(frames) / sizeof(frames[0]); i++) {
+        frames[n++] = f->evidence[i];
+    }
+    qsort(frames, n, sizeof(frames[0]), frame_cmp);
+    json_t *merged = json_array();
+    for (i = 0; i < n; i++) {
+        if (i == 0 || frames[i] != frames[i - 1]) {
+            td_json_append(ctx, merged, td_json_u64(frames[i]));
+        }
+    }
+    td_json_set(ctx, existing, "evidence_frames", merged);
+}
+
+static int severity_rank(json_t *finding)
+{
+    const char *s = json_string_value(json_object_get(finding, "severity"));
+    for (int i = TD_SEVERITY_INFO; i <= TD_SEVERITY_ERROR; i++) {
+        if (s != NULL && strcmp(s, td_severity_name((enum td_severity)i)) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static long long first_frame(json_t *finding)
+{
+    json_t *first = json_array_get(json_object_get(finding, "evidence_frames"), 0);
+    return first != NULL ? json_integer_value(first) : 0;
+}
+
+void td_json_sort_findings(json_t *findings)
+{
+    /* Insertion sort, stable: a connection has a handful of findings. */
+    size_t n = json_array_size(findings);
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j > 0; j--) {
+            json_t *a = json_array_get(findings, j - 1), *b = json_array_get(findings, j);
+            int ra = severity_rank(a), rb = severity_rank(b);
+            if (ra > rb || (ra == rb && first_frame(a) <= first_frame(b))) {
+                break;
+            }
+            json_incref(a);
+            json_array_set(findings, j - 1, b);
+            json_array_set_new(findings, j, a);
+        }
+    }
+}
+
+static json_t *version_or_null(struct td_json_ctx *ctx, uint16_t v)
+{
+    char buf[48];
+    if (v == 0) {
+        return json_null();
+    }
+    json_t *o = json_object();
+    char code[8];
+    (void)snprintf(code, sizeof(code), "0x%04x", v);
+    td_json_set(ctx, o, "code", json_string(code));
+    td_json_set(ctx, o, "name", td_json_str(td_name_fmt(td_name_version(v, buf, sizeof(buf)), v, buf, sizeof(buf))));
+    return o;
+}
+
+json_t *td_json_server(struct td_json_ctx *ctx, size_t input_index, const struct td_server_facts *s)
+{
+    static const char *const version_names[] = {"ssl3.0", "tls1.0", "tls1.1", "tls1.2", "tls1.3"};
+    json_t *o = json_object();
+    td_json_set(ctx, o, "input", td_json_u64(input_index));
+    td_json_set(ctx, o, "server", td_json_str(s->name));
+    td_json_set(ctx, o, "sni", s->sni[0] != '\0' ? td_json_str(s->sni) : json_null());
+    td_json_set(ctx, o, "first_frame", td_json_u64(s->first_frame));
+    td_json_set(ctx, o, "connections", json_integer(s->connections));
+    td_json_set(ctx, o, "tls_connections", json_integer(s->tls_connections));
+    td_json_set(ctx, o, "established", json_integer(s->established));
+    td_json_set(ctx, o, "failed", json_integer(s->failed));
+    json_t *versions = json_object();
+    td_json_set(ctx, versions, "max", version_or_null(ctx, s->max_version));
+    td_json_set(ctx, versions, "min", version_or_null(ctx, s->min_version));
+    json_t *counts = json_object();
+    for (size_t i = 0; i < sizeof(version_names) / sizeof(version_names[0]); i++) {
+        td_json_set(ctx, counts, version_names[i], json_integer(s->version_counts[i]));
+    }
+    td_json_set(ctx, versions, "negotiated", counts);
+    td_json_set(ctx, o, "versions", versions);
+    json_t *cr = json_object();
+    td_json_set(ctx, cr, "connections", json_integer(s->cert_requests));
+    td_json_set(ctx, cr, "first_frame", s->first_cert_request_frame ? td_json_u64(s->first_cert_request_frame)
+                                                                     : json_null());
+    td_json_set(ctx, o, "client_certificate_requests", cr);
+    json_t *t13 = json_object();
+    td_json_set(ctx, t13, "connections", json_integer(s->tls13_connections));
+    td_json_set(ctx, t13, "without_post_handshake_auth", json_integer(s->tls13_without_pha));
+    td_json_set(ctx, o, "tls13", t13);
+    json_t *dhe = json_object();
+    td_json_set(ctx, dhe, "handshakes", json_integer(s->dhe_handshakes));
+    td_json_set(ctx, dhe, "failed", json_integer(s->dhe_failed));
+    td_json_set(ctx, dhe, "short_key", json_integer(s->dhe_short_key));
+    td_json_set(ctx, dhe, "failed_short_key", json_integer(s->dhe_failed_short_key));
+    td_json_set(ctx, o, "dhe", dhe);
+    td_json_set(ctx, o, "renegotiations", json_integer(s->renegotiations));
+    td_json_set(ctx, o, "findings", json_array());
+    return o;
+}
