@@ -49,6 +49,37 @@ fi
 # The report cannot be written: exit 5, and no partial file.
 expect 5 "no-such-dir" -- --json "$tmp/no-such-dir/r.json" -q "$root/samples"
 
+# Rules: listing, explaining, and a user rule file with an error (rejected whole, file:line:col, exit 7).
+expect 0 "" -- rules
+if ! grep -q "tls.alert.illegal_parameter.ca_list" "$tmp/out"; then
+  fail "'tlsdiag rules' does not list tls.alert.illegal_parameter.ca_list"
+fi
+expect 0 "" -- rules explain tls.dhe.short_key.failed
+if ! grep -q "^condition " "$tmp/out" || ! grep -q "KB 2915392" "$tmp/out"; then
+  fail "'tlsdiag rules explain' does not print the condition and the references"
+fi
+expect 2 "no rule" -- rules explain no.such.rule
+expect 0 "" -- rules fields
+mkdir -p "$tmp/userrules"
+cat >"$tmp/userrules/bad.rules" <<'RULES'
+rule user.ok { revision 1; severity info; evaluate connection; title "ok"; condition tls.present;
+               evidence conn.first_frame; explanation "x"; remedy "y"; }
+rule user.bad { revision 1; severity info; evaluate connection; title "bad";
+                condition tls.alert.description == 47; evidence conn.first_frame; explanation "x"; remedy "y"; }
+RULES
+expect 7 "bad.rules:4:[0-9]+:" -- --rules "$tmp/userrules" "$root/samples"
+cat >"$tmp/userrules/bad.rules" <<'RULES'
+rule user.tls {
+    revision 1; severity warning; evaluate connection; title "TLS {tls.version_name} to {server.name}";
+    condition tls.present and tls.version >= 0x0303; evidence tls.server_hello.frame;
+    explanation "seen"; remedy "none";
+}
+RULES
+expect 0 "" -- --rules "$tmp/userrules" --json "$tmp/user.json" -q "$root/samples/tls12-ecdhe.pcap"
+if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); f=[x for x in r["connections"][0]["findings"] if x["rule"]=="user.tls"]; assert f and f[0]["title"].startswith("TLS TLS 1.2 to 127.0.0.1:"), f' "$tmp/user.json"; then
+  fail "a user rule loaded with --rules did not produce its finding"
+fi
+
 # The samples: exit 0, a summary line per TLS connection, and a report valid against the schema.
 expect 0 "" -- --json "$tmp/samples.json" "$root/samples"
 if ! grep -q "TLS" "$tmp/out"; then
