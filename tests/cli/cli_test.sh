@@ -80,6 +80,16 @@ if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); f=[x 
   fail "a user rule loaded with --rules did not produce its finding"
 fi
 
+# The clean samples (real stacks, nothing wrong) carry no finding of warning or error severity.
+for clean in tls12-ecdhe tls13 tls12-dhe tls12-client-auth tls13-hrr; do
+  "$bin" --json "$tmp/clean.json" -q "$root/samples/$clean.pcap" 2>/dev/null
+  if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); bad=[f["rule"] for c in r["connections"] for f in c["findings"] if f["severity"]!="info"]+[f["rule"] for s in r["servers"] for f in s["findings"] if f["severity"]!="info"]; assert not bad, bad' "$tmp/clean.json"; then
+    fail "clean sample $clean.pcap has a warning or error finding"
+  else
+    echo "ok: clean sample $clean.pcap has no warning or error finding"
+  fi
+done
+
 # The samples: exit 0, a summary line per TLS connection, and a report valid against the schema.
 expect 0 "" -- --json "$tmp/samples.json" "$root/samples"
 if ! grep -q "TLS" "$tmp/out"; then
