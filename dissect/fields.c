@@ -1146,6 +1146,39 @@ static bool dhe_short_key(const struct td_fact_ctx *ctx, struct td_value *out)
            set_bool(out, kx->dh_ys_len < kx->dh_p_len || (kx->has_dh_yc && kx->dh_yc_len < kx->dh_p_len));
 }
 
+/* The short public value, for texts: Ys when it is short (the client may never have answered), else Yc. */
+static bool dhe_short_is_ys(const struct td_kx_facts *kx, bool *is_ys)
+{
+    if (kx->dh_ys_len < kx->dh_p_len) {
+        *is_ys = true;
+        return true;
+    }
+    *is_ys = false;
+    return kx->has_dh_yc && kx->dh_yc_len < kx->dh_p_len;
+}
+
+static bool dhe_short_value(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    const struct td_kx_facts *kx = dhe(ctx);
+    bool is_ys;
+    return kx != NULL && dhe_short_is_ys(kx, &is_ys) &&
+           set_str(out, is_ys ? "the server's Ys (ServerKeyExchange)" : "the client's Yc (ClientKeyExchange)");
+}
+
+static bool dhe_short_value_len(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    const struct td_kx_facts *kx = dhe(ctx);
+    bool is_ys;
+    return kx != NULL && dhe_short_is_ys(kx, &is_ys) && set_int(out, is_ys ? kx->dh_ys_len : kx->dh_yc_len);
+}
+
+static bool dhe_short_value_frame(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    const struct td_kx_facts *kx = dhe(ctx);
+    bool is_ys;
+    return kx != NULL && dhe_short_is_ys(kx, &is_ys) && set_frame(out, is_ys ? kx->ske_ev.frame : kx->cke_ev.frame);
+}
+
 static bool dhe_p_bits(const struct td_fact_ctx *ctx, struct td_value *out)
 {
     const struct td_kx_facts *kx = dhe(ctx);
@@ -1648,6 +1681,10 @@ static const struct td_field fields[] = {
     {"tls.dhe.yc_short", B, C, "Yc is shorter than p; absent without ClientKeyExchange", dhe_yc_short},
     {"tls.dhe.short_key", B, C, "Ys or Yc is shorter than p", dhe_short_key},
     {"tls.dhe.p_bits", I, C, "size of p in bits, 8 * p_len", dhe_p_bits},
+    {"tls.dhe.short_value", T, C, "which public value is shorter than p: the server's Ys, else the client's Yc",
+     dhe_short_value},
+    {"tls.dhe.short_value_len", I, C, "bytes of that short public value", dhe_short_value_len},
+    {"tls.dhe.short_value.frame", F, C, "the frame that carried it", dhe_short_value_frame},
     {"tls.server_key_exchange.frame", F, C, "frame of the ServerKeyExchange", ske_frame},
     {"tls.client_key_exchange.frame", F, C, "frame of the ClientKeyExchange", cke_frame},
     {"tls.ecdhe.group", I, C,

@@ -55,7 +55,7 @@ if ! grep -q "tls.alert.illegal_parameter.ca_list" "$tmp/out"; then
   fail "'tlsdiag rules' does not list tls.alert.illegal_parameter.ca_list"
 fi
 expect 0 "" -- rules explain tls.dhe.short_key.failed
-if ! grep -q "^condition " "$tmp/out" || ! grep -q "KB 2915392" "$tmp/out"; then
+if ! grep -q "^condition " "$tmp/out" || ! grep -q "openssl/openssl#1320" "$tmp/out"; then
   fail "'tlsdiag rules explain' does not print the condition and the references"
 fi
 expect 2 "no rule" -- rules explain no.such.rule

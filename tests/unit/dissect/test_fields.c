@@ -208,6 +208,8 @@ static void test_registry_contract(void)
         {"tls.dhe.p_len", TD_FIELD_INT}, {"tls.dhe.g_len", TD_FIELD_INT}, {"tls.dhe.ys_len", TD_FIELD_INT},
         {"tls.dhe.yc_len", TD_FIELD_INT}, {"tls.dhe.ys_short", TD_FIELD_BOOL}, {"tls.dhe.yc_short", TD_FIELD_BOOL},
         {"tls.dhe.short_key", TD_FIELD_BOOL}, {"tls.dhe.p_bits", TD_FIELD_INT},
+        {"tls.dhe.short_value", TD_FIELD_STRING}, {"tls.dhe.short_value_len", TD_FIELD_INT},
+        {"tls.dhe.short_value.frame", TD_FIELD_FRAME},
         {"tls.server_key_exchange.frame", TD_FIELD_FRAME}, {"tls.client_key_exchange.frame", TD_FIELD_FRAME},
         {"tls.ecdhe.group", TD_FIELD_INT}, {"tls.ecdhe.group_name", TD_FIELD_STRING},
         {"tls.renegotiation.present", TD_FIELD_BOOL}, {"tls.renegotiation.by", TD_FIELD_STRING},
@@ -760,6 +762,10 @@ static void test_dhe(void)
     BOOL_IS(&ctx, "tls.dhe.short_key", true);
     FRAME_IS(&ctx, "tls.server_key_exchange.frame", 6);
     ABSENT(&ctx, "tls.client_key_exchange.frame");
+    // the short value for texts: Ys, even before any ClientKeyExchange
+    STR_IS(&ctx, "tls.dhe.short_value", "the server's Ys (ServerKeyExchange)");
+    INT_IS(&ctx, "tls.dhe.short_value_len", 255);
+    FRAME_IS(&ctx, "tls.dhe.short_value.frame", 6);
 
     tls.kx.dh_ys_len = 256;
     tls.kx.has_cke = true;
@@ -771,9 +777,14 @@ static void test_dhe(void)
     BOOL_IS(&ctx, "tls.dhe.yc_short", false);
     BOOL_IS(&ctx, "tls.dhe.short_key", false);
     FRAME_IS(&ctx, "tls.client_key_exchange.frame", 8);
+    ABSENT(&ctx, "tls.dhe.short_value");
+    ABSENT(&ctx, "tls.dhe.short_value.frame");
     tls.kx.dh_yc_len = 254;
     BOOL_IS(&ctx, "tls.dhe.yc_short", true);
     BOOL_IS(&ctx, "tls.dhe.short_key", true);
+    STR_IS(&ctx, "tls.dhe.short_value", "the client's Yc (ClientKeyExchange)");
+    INT_IS(&ctx, "tls.dhe.short_value_len", 254);
+    FRAME_IS(&ctx, "tls.dhe.short_value.frame", 8);
     // 1024-bit group
     tls.kx.dh_p_len = 128;
     tls.kx.dh_ys_len = 128;
