@@ -7,7 +7,8 @@
 #
 # --only records just the named captures (file names without .pcap) and leaves the others as
 # they are.  A few scenarios put samples/relay.py between the peers to change one field.
-# One connection per capture, each scenario on its own port.  The test PKI lives in samples/pki
+# One connection per capture (a few hold several connections to one server, for the diagnoses
+# that aggregate per server), each scenario on its own port.  The test PKI lives in samples/pki
 # and is made once (--new-pki remakes it); the 125-CA list for ca-list-large.pcap is made in a
 # temporary directory on every run.  Timestamps, randoms and keys differ per run.
 # Needs root (unshare -n, tcpdump) on Debian 12 with: openssl gnutls-bin tcpdump iproute2 python3.
@@ -24,7 +25,7 @@ if [ "${TD_SAMPLES_INSIDE:-}" != 1 ]; then
     case "$arg" in
       --new-pki) new_pki=1; in_only=0 ;;
       --only) in_only=1 ;;
-      -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
       *) [ "$in_only" = 1 ] && [[ "$arg" != -* ]] ||
            { echo "make-samples.sh: unknown argument '$arg' (see --help)" >&2; exit 2; }
          only="$only ${arg%.pcap}" ;;
@@ -366,6 +367,41 @@ c_insecure_reneg() { { sleep 1.4; echo 'hello tlsdiag'; sleep 0.6; } |
     --sni-hostname server.test --verify-hostname server.test --x509cafile "$P/ca.pem" \
     --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2:%DISABLE_SAFE_RENEGOTIATION' 127.0.0.1; }
 
+# --- several connections to one server (diagnoses that aggregate per server address and port) ---
+# srvn: a server that answers N connections one after the other, then exits.
+srvn() { local port=$1 n=$2; shift 2
+  exec timeout 30 openssl s_server -accept "127.0.0.1:$port" -naccept "$n" -rev -quiet \
+    -cert "$P/server.pem" -key "$P/server.key" "$@"; }
+
+# A server that asks for client certificates but lets a client without one through: -verify,
+# not -Verify (-Verify sets SSL_VERIFY_FAIL_IF_NO_PEER_CERT, which refuses such a client with
+# certificate_required whatever -verify_return_error says).  First a TLS 1.2 client with a
+# certificate (the CertificateRequest in the clear), then a TLS 1.3 client without one and
+# without post_handshake_auth (s_client offers it only with -enable_pha); the twin offers it.
+s_cert_trap() { srvn "$1" 2 -verify 1 -CAfile "$P/ca.pem"; }
+c_cert_trap() { c_client_auth "$1"; sleep 0.2; say | cli "$1" -tls1_3 -quiet || true; }
+c_cert_pha() { c_client_auth "$1"; sleep 0.2; say | cli "$1" -tls1_3 -enable_pha -quiet || true; }
+
+# The TLS 1.0-only server of version-mismatch: first a TLS 1.0 client gets through, then a client
+# offering TLS 1.3 and 1.2 (supported_versions) is refused with protocol_version.
+s_version_known() { srvn "$1" 2 -tls1 -cipher 'DEFAULT:@SECLEVEL=0'; }
+c_version_known() { say | cli "$1" -tls1 -cipher 'DEFAULT:@SECLEVEL=0' -quiet || true; sleep 0.2
+                    say | cli "$1" -min_protocol TLSv1.2 -quiet || true; }
+
+# A TLS 1.1-at-most server: a TLS 1.2-only client gets a TLS 1.1 ServerHello and sends
+# protocol_version; its retry with TLS 1.1 and TLS_FALLBACK_SCSV (0x5600) is accepted, as the
+# server supports nothing above what the retry offers.
+s_fallback() { srvn "$1" 2 -max_protocol TLSv1.1 -cipher 'DEFAULT:@SECLEVEL=0'; }
+c_fallback() { say | cli "$1" -tls1_2 -quiet || true; sleep 0.2
+               say | cli "$1" -tls1_1 -fallback_scsv -cipher 'DEFAULT:@SECLEVEL=0' -quiet || true; }
+
+# A server up to TLS 1.2 with one CBC suite: a TLS 1.2 client offering only AES256-GCM-SHA384
+# fails (handshake_failure), and its retry with TLS 1.1 and TLS_FALLBACK_SCSV is refused with
+# inappropriate_fallback, as the server supports TLS 1.2.
+s_bad_fallback() { srvn "$1" 2 -max_protocol TLSv1.2 -cipher 'ECDHE-RSA-AES128-SHA:@SECLEVEL=0'; }
+c_bad_fallback() { say | cli "$1" -tls1_2 -cipher AES256-GCM-SHA384 -quiet || true; sleep 0.2
+                   say | cli "$1" -tls1_1 -fallback_scsv -cipher 'DEFAULT:@SECLEVEL=0' -quiet || true; }
+
 echo "== recording captures in $here"
 mkdir -p "$here/keylog"
 record tls12-ecdhe                4431 s_tls12_ecdhe c_tls12_ecdhe
@@ -392,16 +428,26 @@ record tls13-renegotiation-attempt 4451 s_tls13_ch   c_tls13_ch
 record tls12-server-renegotiation 4452 s_srv_reneg   c_srv_reneg
 record reset-after-client-hello   4453 s_rst_ch      c_rst_ch
 record tls12-insecure-renegotiation 4454 s_insecure_reneg c_insecure_reneg
+record tls13-client-cert-trap     4455 s_cert_trap   c_cert_trap
+record tls13-client-cert-pha      4456 s_cert_trap   c_cert_pha
+record version-mismatch-known-server 4457 s_version_known c_version_known
+record fallback-retry             4458 s_fallback    c_fallback
+record inappropriate-fallback     4459 s_bad_fallback c_bad_fallback
 for name in $only; do
   [[ " $recorded " == *" $name "* ]] || { echo "make-samples.sh: no scenario named $name" >&2; exit 2; }
 done
 
 # ------------------------------------------------------------------ checks --
-# Every capture: one TCP connection, frames no larger than an Ethernet MTU, under 30 KB.
+# Every capture: one TCP connection (or the number named here), frames no larger than an
+# Ethernet MTU, under 30 KB.
 python3 - "$here"/*.pcap <<'PY'
-import struct, sys
+import os, struct, sys
+SEVERAL = {'tls13-client-cert-trap.pcap': 2, 'tls13-client-cert-pha.pcap': 2,
+           'version-mismatch-known-server.pcap': 2, 'fallback-retry.pcap': 2,
+           'inappropriate-fallback.pcap': 2}
 bad = 0
 for path in sys.argv[1:]:
+    want_syns = SEVERAL.get(os.path.basename(path), 1)
     data = open(path, 'rb').read()
     magic = struct.unpack('<I', data[:4])[0]
     end = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
@@ -416,7 +462,7 @@ for path in sys.argv[1:]:
         n, biggest, off = n + 1, max(biggest, incl), off + 16 + incl
     problems = []
     if n == 0: problems.append('empty')
-    if syns != 1: problems.append('%d SYNs' % syns)
+    if syns != want_syns: problems.append('%d SYNs, not %d' % (syns, want_syns))
     if biggest > 1514: problems.append('frame of %d bytes' % biggest)
     if len(data) >= 30000: problems.append('%d bytes' % len(data))
     if problems:
@@ -479,6 +525,21 @@ if command -v tshark >/dev/null && command -v mergecap >/dev/null; then
   want 4454 'tls.handshake.type == 0 && tcp.srcport == 4454' 'tls12-insecure-renegotiation: HelloRequest'
   want 4454 'tls.handshake.type == 2 && !tls.handshake.extensions_reneg_info_len' 'tls12-insecure-renegotiation: ServerHello without renegotiation_info'
   want 4454 "$(s_data 4454)" 'tls12-insecure-renegotiation: server application data'
+  want 4455 'tls.handshake.type == 13 && tls.record.version == 0x0303 && tcp.srcport == 4455 && !tls.handshake.extensions.supported_version' 'tls13-client-cert-trap: CertificateRequest of the TLS 1.2 connection'
+  want 4455 'tls.handshake.type == 15 && tcp.dstport == 4455' 'tls13-client-cert-trap: client CertificateVerify (TLS 1.2)'
+  want 4455 'tls.handshake.type == 1 && tls.handshake.extensions.supported_version == 0x0304 && !(tls.handshake.extension.type == 49)' 'tls13-client-cert-trap: TLS 1.3 ClientHello without post_handshake_auth'
+  want 4455 'tls.handshake.type == 2 && tls.handshake.extensions.supported_version == 0x0304' 'tls13-client-cert-trap: TLS 1.3 ServerHello'
+  want 4456 'tls.handshake.type == 1 && tls.handshake.extensions.supported_version == 0x0304 && tls.handshake.extension.type == 49' 'tls13-client-cert-pha: TLS 1.3 ClientHello with post_handshake_auth'
+  want 4456 'tls.handshake.type == 13 && tcp.srcport == 4456' 'tls13-client-cert-pha: CertificateRequest'
+  want 4457 "$(hello 0xc014) && tls.record.version == 0x0301" 'version-mismatch-known-server: TLS 1.0 handshake'
+  want 4457 "$(s_data 4457)" 'version-mismatch-known-server: server application data'
+  want 4457 "$(s_alert 70 4457)" 'version-mismatch-known-server: server protocol_version alert'
+  want 4458 "$(c_alert 70 4458)" 'fallback-retry: client protocol_version alert'
+  want 4458 'tls.handshake.type == 1 && tls.handshake.ciphersuite == 0x5600 && tls.handshake.version == 0x0302' 'fallback-retry: TLS 1.1 ClientHello with TLS_FALLBACK_SCSV'
+  want 4458 "$(s_data 4458)" 'fallback-retry: server application data'
+  want 4459 "$(s_alert 40 4459)" 'inappropriate-fallback: server handshake_failure alert'
+  want 4459 'tls.handshake.type == 1 && tls.handshake.ciphersuite == 0x5600' 'inappropriate-fallback: ClientHello with TLS_FALLBACK_SCSV'
+  want 4459 "$(s_alert 86 4459)" 'inappropriate-fallback: server inappropriate_fallback alert'
   mergecap -w "$work/all.pcap" "$here"/*.pcap
   cat "$here"/keylog/*.keylog > "$work/all.keylog"   # lines are keyed by client random
   mapfile -t counts < <(tshark -q -n -r "$work/all.pcap" -o "tls.keylog_file:$work/all.keylog" \
