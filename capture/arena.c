@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* arena.c: bump allocation in 4 KB-or-larger blocks, freed together. */
+/* arena.c: bump allocation in blocks that double from 512 bytes to 64 KB, freed together. */
 #include "arena.h"
 
 #include <stdlib.h>
@@ -12,7 +12,12 @@ struct td_arena_block {
     max_align_t data[]; /* aligned storage */
 };
 
-#define BLOCK_MIN 4096u
+/* The first block is small because every flow gets an arena and most keep only a few timeline entries (a
+ * SYN-only flood keeps max_flows of them: a 4 KB first block made that 4 KB per flow). Doubling keeps the
+ * number of blocks, and so malloc calls, logarithmic for the connections that do keep a lot; a block that
+ * would pass the cap is refused whole, so at most one BLOCK_MAX of the cap goes unused. */
+#define BLOCK_FIRST 512u
+#define BLOCK_MAX (64u * 1024u)
 
 void td_arena_init(struct td_arena *a, size_t cap_len)
 {
@@ -47,7 +52,10 @@ void *td_arena_alloc(struct td_arena *a, size_t n)
     }
     struct td_arena_block *b = a->head;
     if (b == NULL || b->size - b->used < need) {
-        size_t size = need > BLOCK_MIN ? need : BLOCK_MIN;
+        size_t size = b == NULL ? BLOCK_FIRST : b->size < BLOCK_MAX / 2 ? b->size * 2 : BLOCK_MAX;
+        if (size < need) {
+            size = need;
+        }
         if (a->used_len + size + sizeof(*b) > a->cap_len) {
             a->hit_cap = true;
             return NULL;

@@ -31,13 +31,19 @@ static void usage(FILE *out)
             "      --max-reasm-bytes N  out-of-order bytes buffered per direction (default %u)\n"
             "      --max-handshake-bytes N  largest handshake message kept (default %u)\n"
             "      --max-timeline N     timeline events kept per connection (default %u)\n"
+            "      --max-conn-arena-bytes N  bytes of dissected details kept per connection (default %u)\n"
+            "      --max-records-per-chunk N  TLS records parsed from one delivery of stream bytes (default %u)\n"
+            "      --idle-timeout SECONDS  capture time without a packet that ends a flow (default %llu; 0 = never)\n"
             "  -h, --help               this help\n"
             "  -V, --version            print the version\n"
+            "Limits are described in docs/SECURITY.md; the report counts each one that was hit.\n"
             "\n"
             "Exit codes: 0 all inputs analysed; 2 usage error; 3 no input could be read; 4 some input was\n"
             "unreadable or broke mid-way (the report covers what was read); 5 the report could not be written;\n"
             "6 out of memory or internal error; 7 a rule file has an error or cannot be read.\n",
-            TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE);
+            TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE,
+            TD_DEFAULT_MAX_CONN_ARENA_BYTES, TD_DEFAULT_MAX_RECORDS_PER_CHUNK,
+            (unsigned long long)(TD_DEFAULT_IDLE_TIMEOUT_NS / 1000000000ull));
 }
 
 /* parse_u32 reads a decimal option value in [min, max]. */
@@ -54,7 +60,20 @@ static bool parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max
     return true;
 }
 
-enum { OPT_NO_CLASSIFY = 256, OPT_NO_RULES, OPT_MAX_FLOWS, OPT_MAX_REASM, OPT_MAX_HS, OPT_MAX_TIMELINE };
+enum {
+    OPT_NO_CLASSIFY = 256,
+    OPT_NO_RULES,
+    OPT_MAX_FLOWS,
+    OPT_MAX_REASM,
+    OPT_MAX_HS,
+    OPT_MAX_TIMELINE,
+    OPT_MAX_ARENA,
+    OPT_MAX_RECORDS,
+    OPT_IDLE_TIMEOUT,
+};
+
+/* One year: a longer idle timeout is "never", which 0 already says. */
+#define MAX_IDLE_TIMEOUT_S (366u * 24u * 3600u)
 
 /* run analyses the inputs with the loaded rules and writes the report; returns the exit status. */
 static int run(const struct td_pipeline_options *popts, const struct td_report_options *ropts, char *const *paths,
@@ -106,6 +125,9 @@ int main(int argc, char **argv)
         {"max-reasm-bytes", required_argument, NULL, OPT_MAX_REASM},
         {"max-handshake-bytes", required_argument, NULL, OPT_MAX_HS},
         {"max-timeline", required_argument, NULL, OPT_MAX_TIMELINE},
+        {"max-conn-arena-bytes", required_argument, NULL, OPT_MAX_ARENA},
+        {"max-records-per-chunk", required_argument, NULL, OPT_MAX_RECORDS},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -159,6 +181,25 @@ int main(int argc, char **argv)
                 return TD_EXIT_USAGE;
             }
             break;
+        case OPT_MAX_ARENA:
+            /* at least 16 KB: below that even a ClientHello's lists are dropped and the report says little */
+            if (!parse_u32("max-conn-arena-bytes", optarg, 16384, 1u << 30, &popts.limits.max_conn_arena_bytes)) {
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case OPT_MAX_RECORDS:
+            if (!parse_u32("max-records-per-chunk", optarg, 1, 1u << 24, &popts.limits.max_records_per_chunk)) {
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case OPT_IDLE_TIMEOUT: {
+            uint32_t secs = 0;
+            if (!parse_u32("idle-timeout", optarg, 0, MAX_IDLE_TIMEOUT_S, &secs)) {
+                return TD_EXIT_USAGE;
+            }
+            popts.limits.idle_timeout_ns = (uint64_t)secs * 1000000000ull;
+            break;
+        }
         case 'h':
             usage(stdout);
             return TD_EXIT_ANALYSED;

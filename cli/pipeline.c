@@ -119,9 +119,16 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
     free(c);
 }
 
-/* finish_servers reports each server of the input just read, runs the server rules, and forgets them. */
-static void finish_servers(struct run *run)
+/* finish_servers reports each server of the input just read, runs the server rules, and forgets them. The
+ * server cap is the one limit the report has no counter for, so its hits are said on errs. */
+static void finish_servers(struct run *run, const char *path)
 {
+    uint64_t dropped = td_server_table_dropped(run->servers);
+    if (dropped > 0) {
+        fprintf(run->errs,
+                "tlsdiag: note: %s: %llu connections to servers past the first %u were not aggregated per server\n",
+                path, (unsigned long long)dropped, TD_PIPELINE_MAX_SERVERS);
+    }
     for (size_t i = 0; i < td_server_table_count(run->servers); i++) {
         const struct td_server_facts *s = td_server_table_at(run->servers, i);
         if (s->tls_connections == 0) {
@@ -223,7 +230,7 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
     }
     /* Connections do not span files: frame numbers restart with each file. */
     td_flow_table_flush(flows);
-    finish_servers(run);
+    finish_servers(run, path);
 
     size_t n = td_reader_num_linktypes(reader);
     in.num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;

@@ -178,6 +178,9 @@ static bool alert_after_from(const struct td_fact_ctx *ctx, struct td_value *out
     while (e < f->num_events && !(f->timeline[e].kind == TD_EV_ALERT && f->timeline[e].detail == index)) {
         e++;
     }
+    if (e == f->num_events) {
+        return false; // the timeline was cut before the alert: the message before it may be past the cut
+    }
     while (e-- > 0) {
         const struct td_event *ev = &f->timeline[e];
         if (ev->kind == TD_EV_HANDSHAKE && ev->detail == a->after_msg) {

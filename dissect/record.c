@@ -312,6 +312,9 @@ static void hs_feed(struct td_tls_conn *c, int dir, struct td_cursor body, uint1
                 continue;
             }
         }
+        if (td_cursor_len(&body) == 0) {
+            return; // the header ended the record: the body comes in the next one (no empty copy into no buffer)
+        }
         uint32_t need = hs->msg_len - hs->have_len;
         if (hs->have_len == 0 && td_cursor_len(&body) >= need) {
             struct td_cursor msg;

@@ -166,6 +166,14 @@ static void add_version(struct td_server_facts *s, uint16_t negotiated)
     }
 }
 
+// keep_first: connections are added as they end, not as they start, so "first" is the lowest frame seen.
+static void keep_first(uint64_t *first, uint64_t frame)
+{
+    if (frame != 0 && (*first == 0 || frame < *first)) {
+        *first = frame;
+    }
+}
+
 static bool is_failed(enum td_outcome o)
 {
     return o == TD_OUTCOME_FAILED_ALERT || o == TD_OUTCOME_RESET || o == TD_OUTCOME_CLOSED;
@@ -187,10 +195,8 @@ static void add_dhe(struct td_server_facts *s, const struct td_tls_facts *tls)
         return;
     }
     s->dhe_failed_short_key++;
-    if (s->first_dhe_failed_short_key_frame == 0) {
-        // The frame that carried the short value: the ClientKeyExchange when Yc is short, else the SKE.
-        s->first_dhe_failed_short_key_frame = yc_short ? kx->cke_ev.frame : kx->ske_ev.frame;
-    }
+    // The frame that carried the short value: the ClientKeyExchange when Yc is short, else the SKE.
+    keep_first(&s->first_dhe_failed_short_key_frame, yc_short ? kx->cke_ev.frame : kx->ske_ev.frame);
 }
 
 const struct td_server_facts *td_server_table_add(struct td_server_table *t, const struct td_flow_info *info,
@@ -208,6 +214,7 @@ const struct td_server_facts *td_server_table_add(struct td_server_table *t, con
         return NULL;
     }
     s->connections++;
+    keep_first(&s->first_frame, info->first_frame);
     if (tls == NULL || !tls->is_tls) {
         return s;
     }
@@ -223,18 +230,14 @@ const struct td_server_facts *td_server_table_add(struct td_server_table *t, con
     add_version(s, tls->version);
     if (tls->cert_request != NULL) {
         s->cert_requests++;
-        if (s->first_cert_request_frame == 0) {
-            s->first_cert_request_frame = tls->cert_request->ev.frame;
-        }
+        keep_first(&s->first_cert_request_frame, tls->cert_request->ev.frame);
     }
     if (normalize_version(tls->version) == TD_VERSION_TLS13) {
         s->tls13_connections++;
         // Without the first ClientHello (arena full) whether the client offered post_handshake_auth is unknown.
         if (ch != NULL && !ch->has_post_handshake_auth) {
             s->tls13_without_pha++;
-            if (s->first_tls13_without_pha_frame == 0) {
-                s->first_tls13_without_pha_frame = ch->ev.frame;
-            }
+            keep_first(&s->first_tls13_without_pha_frame, ch->ev.frame);
         }
     }
     add_dhe(s, tls);

@@ -8,6 +8,15 @@
 #include "../dissect/names.h"
 #include "internal.h"
 
+/* rule_text: a rule's text (title, explanation, remedy, reference) as JSON. Rule files are UTF-8 ("RFC 5246 §7.4.4")
+ * and the values interpolated into them are printable ASCII, so keep valid UTF-8 as it is; only a string
+ * json_string rejects (not UTF-8) falls back to td_json_str's \xNN escaping. */
+static json_t *rule_text(const char *s)
+{
+    json_t *j = s != NULL ? json_string(s) : NULL;
+    return j != NULL ? j : td_json_str(s);
+}
+
 json_t *td_json_finding(struct td_json_ctx *ctx, const struct td_finding *f)
 {
     const struct td_rule_info *rule = f->rule;
@@ -16,21 +25,24 @@ json_t *td_json_finding(struct td_json_ctx *ctx, const struct td_finding *f)
     td_json_set(ctx, o, "revision", json_integer(rule->revision));
     td_json_set(ctx, o, "severity", json_string(td_severity_name(rule->severity)));
     td_json_set(ctx, o, "confidence", json_string(td_confidence_name(rule->confidence)));
-    td_json_set(ctx, o, "title", td_json_str(f->title));
+    td_json_set(ctx, o, "title", rule_text(f->title));
     json_t *ev = json_array();
     for (size_t i = 0; i < f->num_evidence; i++) {
         td_json_append(ctx, ev, td_json_u64(f->evidence[i]));
     }
     td_json_set(ctx, o, "evidence_frames", ev);
-    td_json_set(ctx, o, "explanation", td_json_str(f->explanation));
-    td_json_set(ctx, o, "remedy", td_json_str(f->remedy));
+    td_json_set(ctx, o, "explanation", rule_text(f->explanation));
+    td_json_set(ctx, o, "remedy", rule_text(f->remedy));
     json_t *refs = json_array();
     for (size_t i = 0; i < rule->num_references; i++) {
-        td_json_append(ctx, refs, td_json_str(rule->references[i]));
+        td_json_append(ctx, refs, rule_text(rule->references[i]));
     }
     td_json_set(ctx, o, "references", refs);
     return o;
 }
+
+/* A finding merged over several matches (one per alert, say) cites at most this many frames. */
+#define MAX_MERGED_EVIDENCE (2 * TD_MAX_EVIDENCE)
 
 static int frame_cmp(const void *a, const void *b)
 {
@@ -41,23 +53,27 @@ static int frame_cmp(const void *a, const void *b)
 void td_json_merge_finding(struct td_json_ctx *ctx, json_t *existing, const struct td_finding *f)
 {
     json_t *ev = json_object_get(existing, "evidence_frames");
-    uint64_t frames[2 * TD_MAX_EVIDENCE];
+    // Room for a full merged list plus a full new one, so the cap below applies to distinct frames only: the
+    // lowest MAX_MERGED_EVIDENCE distinct frames are kept, whatever order the findings arrived in.
+    uint64_t frames[MAX_MERGED_EVIDENCE + TD_MAX_EVIDENCE];
     size_t n = 0;
     size_t i;
     json_t *v;
     json_array_foreach(ev, i, v) {
-        if (n < sizeof(frames) / sizeof(frames[0])) {
+        if (n < MAX_MERGED_EVIDENCE) {
             frames[n++] = (uint64_t)json_integer_value(v);
         }
     }
-    for (i = 0; i < f->num_evidence && n < sizeof(frames) / sizeof(frames[0]); i++) {
+    for (i = 0; i < f->num_evidence && i < TD_MAX_EVIDENCE; i++) {
         frames[n++] = f->evidence[i];
     }
     qsort(frames, n, sizeof(frames[0]), frame_cmp);
     json_t *merged = json_array();
-    for (i = 0; i < n; i++) {
+    size_t kept = 0;
+    for (i = 0; i < n && kept < MAX_MERGED_EVIDENCE; i++) {
         if (i == 0 || frames[i] != frames[i - 1]) {
             td_json_append(ctx, merged, td_json_u64(frames[i]));
+            kept++;
         }
     }
     td_json_set(ctx, existing, "evidence_frames", merged);

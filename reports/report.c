@@ -199,10 +199,37 @@ static enum td_err write_stdout(json_t *root, struct td_error *err)
     return TD_OK;
 }
 
+/* write_direct writes root into an existing target that is not a regular file (/dev/null, /dev/stdout, a FIFO):
+ * renaming a temporary file over it would replace the device or pipe itself (as root, /dev/null). */
+static enum td_err write_direct(json_t *root, const char *path, struct td_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, strerror(errno));
+    }
+    errno = 0;
+    bool ok = json_dumpf(root, f, DUMP_FLAGS) == 0 && fputc('\n', f) != EOF && fflush(f) == 0 && !ferror(f);
+    int saved = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path,
+                            saved != 0 ? strerror(saved) : "write error");
+    }
+    return TD_OK;
+}
+
 /* Writes root to path through "<dir>/.<name>.XXXXXX" and rename(2). On failure the temporary file is
- * removed and the target is left as it was. */
+ * removed and the target is left as it was. An existing target that is not a regular file is written
+ * in place (write_direct): atomicity only means something for a regular file. */
 static enum td_err write_atomic(json_t *root, const char *path, struct td_error *err)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        return write_direct(root, path, err);
+    }
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
     const char *base = path + dir_len;

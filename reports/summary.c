@@ -68,7 +68,13 @@ static void write_wrapped(FILE *out, const char *first, const char *text, int in
         while (*p == ' ') {
             p++;
         }
-        size_t word = strcspn(p, " ");
+        if (*p == '\n') { // a "\n" written in the rule text: a new line, indented like the wrapped ones
+            (void)fprintf(out, "\n%*s", indent + (int)strlen(first), "");
+            col = indent + (int)strlen(first);
+            p++;
+            continue;
+        }
+        size_t word = strcspn(p, " \n");
         if (word == 0) {
             break;
         }

@@ -170,7 +170,13 @@ void td_template_render(const struct td_template *t, const struct td_fact_ctx *c
     }
     buf[o.len] = '\0';
     if (o.truncated && buf_len > 4) {
-        memcpy(buf + buf_len - 4, "...", 4);
+        // Never cut a UTF-8 sequence (rule texts may hold "§"): a lone lead byte makes the report's JSON
+        // string invalid. Back up to the start of the character that "..." would split.
+        size_t at = buf_len - 4;
+        while (at > 0 && ((unsigned char)buf[at] & 0xc0u) == 0x80u) {
+            at--;
+        }
+        memcpy(buf + at, "...", 4);
     }
 }
 

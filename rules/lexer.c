@@ -28,6 +28,11 @@ void td_lexer_init(struct td_lexer *lx, const char *name, const char *text, size
     lx->text = text;
     lx->len = len;
     lx->pos = 0;
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the text: skip it, so such a file
+    // loads like any other and columns on line 1 count from after it.
+    if (text != NULL && len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        lx->pos = 3;
+    }
     lx->line = 1;
     lx->col = 1;
     lx->err = err;

@@ -87,7 +87,9 @@ static bool out_of_memory(struct parser *ps)
 
 static bool next(struct parser *ps)
 {
-    ps->prev_end = ps->tok.p + ps->tok.len;
+    if (ps->tok.p != NULL) { // before the first token there is none: NULL + 0 is undefined behaviour
+        ps->prev_end = ps->tok.p + ps->tok.len;
+    }
     return td_lexer_next(&ps->lx, &ps->tok);
 }
 

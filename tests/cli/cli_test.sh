@@ -80,6 +80,32 @@ if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); f=[x 
   fail "a user rule loaded with --rules did not produce its finding"
 fi
 
+# A rule file saved on Windows (UTF-8 byte order mark, CRLF line endings) loads like any other.
+mkdir -p "$tmp/winrules"
+printf '\xef\xbb\xbfrule user.win {\r\n  revision 1; severity info; evaluate connection; # note\r\n  title "w";\r\n  condition tls.present;\r\n  evidence conn.first_frame;\r\n  explanation "x"; remedy "y";\r\n}\r\n' >"$tmp/winrules/win.rules"
+expect 0 "" -- rules --rules "$tmp/winrules" explain user.win
+
+# Rule texts are UTF-8 ("RFC 5246 §7.4.4") and stay so in the report, not "\xc2\xa7".
+"$bin" --json "$tmp/utf8.json" -q "$root/samples/ca-list-truncated-alert.pcap" 2>/dev/null
+if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1],encoding="utf-8")); refs=[x for c in r["connections"] for f in c["findings"] for x in f["references"]]; assert "RFC 5246 \u00a77.4.4" in refs, refs' "$tmp/utf8.json"; then
+  fail "the references of a finding lost their UTF-8 (expected 'RFC 5246 §7.4.4')"
+fi
+
+# --json naming something that is not a regular file (/dev/null, a FIFO) writes into it and leaves it in place:
+# renaming a temporary file over it would replace the device or pipe (as root, /dev/null itself).
+mkfifo "$tmp/fifo"
+cat "$tmp/fifo" >"$tmp/fifo.out" &
+reader=$!
+expect 0 "" -- --json "$tmp/fifo" -q "$root/samples/tls12-ecdhe.pcap"
+if [ ! -p "$tmp/fifo" ]; then
+  fail "--json FIFO replaced the FIFO with a regular file"
+  kill "$reader" 2>/dev/null
+fi
+wait "$reader" 2>/dev/null
+if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["connections"]' "$tmp/fifo.out" 2>/dev/null; then
+  fail "--json FIFO: the reader of the FIFO did not get the report"
+fi
+
 # The clean samples (real stacks, nothing wrong) carry no finding of warning or error severity.
 for clean in tls12-ecdhe tls13 tls12-dhe tls12-client-auth tls13-hrr; do
   "$bin" --json "$tmp/clean.json" -q "$root/samples/$clean.pcap" 2>/dev/null
@@ -114,6 +140,74 @@ if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
   fi
 else
   fail "python3-jsonschema is not installed (apt-get install python3-jsonschema)"
+fi
+
+# Limits (docs/SECURITY.md): every one has an option with a range check, and the report echoes the values used.
+expect 2 "max-flows.*from 1 to" -- --max-flows 0 "$root/samples"
+expect 2 "max-reasm-bytes" -- --max-reasm-bytes -5 "$root/samples"
+expect 2 "max-handshake-bytes.*65536" -- --max-handshake-bytes 1000 "$root/samples"
+expect 2 "max-timeline" -- --max-timeline 99999999999999999999 "$root/samples"
+expect 2 "max-conn-arena-bytes.*16384" -- --max-conn-arena-bytes 100 "$root/samples"
+expect 2 "max-records-per-chunk" -- --max-records-per-chunk 0 "$root/samples"
+expect 2 "idle-timeout" -- --idle-timeout 1.5 "$root/samples"
+expect 2 "idle-timeout" -- --idle-timeout "" "$root/samples"
+expect 2 "" -- "$root/samples" --json
+expect 0 "" -- --max-conn-arena-bytes 65536 --max-records-per-chunk 100 --idle-timeout 30 --json "$tmp/lim.json" -q \
+  "$root/samples/tls13.pcap"
+if ! /usr/bin/python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["limits"]; assert (l["max_conn_arena_bytes"], l["max_records_per_chunk"], l["idle_timeout_ns"]) == (65536, 100, 30000000000), l' "$tmp/lim.json"; then
+  fail "report.limits does not echo --max-conn-arena-bytes, --max-records-per-chunk and --idle-timeout"
+fi
+if ! "$bin" --help | grep -q -- "--idle-timeout SECONDS"; then
+  fail "--help does not document --idle-timeout"
+fi
+
+# A directory with no capture in it (only a text file and an empty subdirectory): exit 3, said plainly.
+mkdir -p "$tmp/nocaps/sub"
+printf 'notes\n' >"$tmp/nocaps/readme.txt"
+expect 3 "no capture files found" -- "$tmp/nocaps"
+
+# A path that no one can read, root included: a file where a directory is expected (ENOTDIR), and a missing tree.
+expect 3 "text.pcap/x.pcap.*(Not a directory|cannot)" -- "$tmp/text.pcap/x.pcap"
+expect 3 "no/such/tree/x.pcap" -- "$tmp/no/such/tree/x.pcap"
+# A file without read permission: exit 3, the file named. Root reads it anyway, so only checked as another user.
+printf 'x' >"$tmp/noread.pcap"
+chmod 000 "$tmp/noread.pcap"
+if [ "$(id -u)" -ne 0 ]; then
+  expect 3 "noread.pcap.*(Permission denied|cannot)" -- "$tmp/noread.pcap"
+else
+  echo "skip: unreadable-file check (running as root, which reads a mode-000 file)"
+fi
+# An unreadable file next to a good one: the good one is analysed, exit 4.
+expect 4 "no/such/file.pcap" -- -q "$root/samples/tls13.pcap" "$tmp/no/such/file.pcap"
+
+# pcapng with a corrupt block and a NetMon 2.x file cut short (made from a sample with editcap): exit 4, the byte
+# offset where the file broke, and the report still covers the frames before it.
+if command -v editcap >/dev/null; then
+  editcap -F pcapng "$root/samples/tls12-ecdhe.pcap" "$tmp/good.pcapng"
+  # corrupt the 6th block's total length (a multiple of 4 from 12 up is required, pcapng draft section 3.1)
+  /usr/bin/python3 - "$tmp/good.pcapng" "$tmp/corrupt.pcapng" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+off = 0
+for _ in range(5):
+    off += struct.unpack_from("<I", d, off + 4)[0]
+struct.pack_into("<I", d, off + 4, 13)
+open(sys.argv[2], "wb").write(d)
+print("corrupted the block at byte", off)
+PY
+  expect 4 "corrupt.pcapng: byte [0-9]+.*length 13.*corrupt" -- --json "$tmp/corrupt.json" -q "$tmp/corrupt.pcapng"
+  if ! /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); i=r["inputs"][0]; assert i["error"] and i["frames"] > 0, i' "$tmp/corrupt.json"; then
+    fail "the report of a corrupt pcapng lacks inputs[0].error or the frames before the corrupt block"
+  fi
+  editcap -F netmon2 "$root/samples/tls12-ecdhe.pcap" "$tmp/good.cap"
+  expect 0 "" -- -q "$tmp/good.cap"
+  size=$(stat -c %s "$tmp/good.cap")
+  head -c $((size - 30)) "$tmp/good.cap" >"$tmp/cut.cap"
+  expect 4 "cut.cap: truncated at byte [0-9]+.*cut short" -- -q "$tmp/cut.cap"
+  head -c 100 "$tmp/good.cap" >"$tmp/stub.cap"
+  expect 4 "stub.cap.*byte [0-9]+" -- -q "$tmp/stub.cap"
+else
+  fail "editcap is not installed (apt-get install tshark): the pcapng and NetMon error cases did not run"
 fi
 
 echo "$failures failures"

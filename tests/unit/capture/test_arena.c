@@ -44,9 +44,29 @@ static void test_many_small(void)
     td_arena_cleanup(&a);
 }
 
+/* Every flow has an arena, so a flow that keeps one small array must not cost a big block (a SYN flood keeps
+ * max_flows of them); the doubling blocks still hand out most of the cap before refusing. */
+static void test_small_first_block(void)
+{
+    struct td_arena a;
+    td_arena_init(&a, 8 * 1024);
+    CU_ASSERT_PTR_NOT_NULL(td_arena_alloc(&a, 320));
+    CU_ASSERT_TRUE(a.used_len <= 1024);
+    size_t got = 0;
+    while (td_arena_alloc(&a, 256) != NULL) {
+        got += 256;
+    }
+    CU_ASSERT_TRUE(a.hit_cap);
+    CU_ASSERT_TRUE(a.used_len <= 8 * 1024);
+    /* blocks of 512, 1 K and 2 K fit in 8 K, the next one (4 K) does not: 3.5 K of it is usable */
+    CU_ASSERT_TRUE(320 + got >= 3 * 1024);
+    td_arena_cleanup(&a);
+}
+
 static CU_TestInfo tests[] = {
     {"alloc and cap", test_alloc_and_cap},
     {"many small", test_many_small},
+    {"small first block", test_small_first_block},
     CU_TEST_INFO_NULL,
 };
 

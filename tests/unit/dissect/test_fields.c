@@ -397,6 +397,11 @@ static void test_alert_fields(void)
     ABSENT(&ctx, "tls.alert.after_from");
     STR_IS(&ctx, "tls.alert.after", "client_key_exchange");
     ctx.alert = &alerts[0];
+    // the timeline was cut (max_timeline) before the alert's event: the message before the alert may lie past
+    // the cut too, so who sent it is unknown (not the sender of the last such message before the cut)
+    tls.num_events = 3;
+    tls.events_seen = 6;
+    ABSENT(&ctx, "tls.alert.after_from");
     tls.timeline = NULL;
     tls.num_events = 0;
     ABSENT(&ctx, "tls.alert.after_from");
@@ -1172,6 +1177,40 @@ static struct td_tls_facts tls_conn(uint16_t version, enum td_outcome outcome)
     return f;
 }
 
+/* Connections are folded in as they end: a long connection that started first but ended last still gives the
+ * server's first frames (first connection, first CertificateRequest, first TLS 1.3 ClientHello without PHA). */
+static void test_server_table_first_frames(void)
+{
+    struct td_server_table *t = td_server_table_new(16);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    struct td_flow_info late = flow_v4(1, 443), early = flow_v4(1, 443);
+    late.first_frame = 40;
+    early.first_frame = 3;
+    struct td_cert_request cr_late, cr_early;
+    memset(&cr_late, 0, sizeof(cr_late));
+    memset(&cr_early, 0, sizeof(cr_early));
+    cr_late.ev.frame = 44;
+    cr_early.ev.frame = 7;
+    struct td_client_hello ch_late = make_ch(0x0303, NULL, 0), ch_early = make_ch(0x0303, NULL, 0);
+    ch_late.ev.frame = 41;
+    ch_early.ev.frame = 4;
+    struct td_tls_facts a = tls_conn(0x0304, TD_OUTCOME_ESTABLISHED);
+    a.cert_request = &cr_late;
+    a.client_hellos[0] = &ch_late;
+    a.num_client_hellos = 1;
+    struct td_tls_facts b = a;
+    b.cert_request = &cr_early;
+    b.client_hellos[0] = &ch_early;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(td_server_table_add(t, &late, &a));
+    const struct td_server_facts *s = td_server_table_add(t, &early, &b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(s->connections, 2);
+    CU_ASSERT_EQUAL(s->first_frame, 3);
+    CU_ASSERT_EQUAL(s->first_cert_request_frame, 7);
+    CU_ASSERT_EQUAL(s->first_tls13_without_pha_frame, 4);
+    td_server_table_free(t);
+}
+
 static void test_server_table_aggregate(void)
 {
     struct td_server_table *t = td_server_table_new(16);
@@ -1459,6 +1498,7 @@ static CU_TestInfo tests[] = {
     {"cert_request_and_client_cert", test_cert_request_and_client_cert},
     {"anomaly_fields", test_anomaly_fields},
     {"server_table_aggregate", test_server_table_aggregate},
+    {"server_table_first_frames", test_server_table_first_frames},
     {"server_table_dhe_rules", test_server_table_dhe_rules},
     {"server_table_keys", test_server_table_keys},
     {"server_table_many", test_server_table_many},

@@ -754,6 +754,33 @@ static void test_message_spanning_records(void)
     h_free(&h);
 }
 
+/* A handshake record holding only a 4-byte message header, the body in the next record (fuzz regression
+ * tests/fuzz/regressions/dissector/hs-header-alone-in-record: the header used to be followed by an empty copy
+ * into the not yet allocated message buffer, undefined behaviour that clang's UBSan reports). */
+static void test_header_record_alone(void)
+{
+    struct harness h;
+    struct bytes b = {0};
+    h_init(&h);
+    b_record_hex(&b, 22, HS_CLIENT_HELLO);
+    h_feed(&h, DIR_C2S, b.p, b.len, 1);
+    b_reset(&b);
+    b_record_hex(&b, 22, HS_SERVER_HELLO);
+    b_record_hex(&b, 22, "0d000008");
+    b_record_hex(&b, 22, "0101" "00020401" "0000");
+    size_t first_len = 5 + 42 + 5 + 4;
+    h_feed(&h, DIR_S2C, b.p, first_len, 2);
+    const struct td_tls_facts *f = td_tls_conn_facts(h.c);
+    CU_ASSERT_PTR_NULL(f->cert_request);
+    h_feed(&h, DIR_S2C, b.p + first_len, b.len - first_len, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f->cert_request);
+    CU_ASSERT_EQUAL(f->cert_request->ev.frame, 3);
+    CU_ASSERT_EQUAL(f->cert_request->sig_algs.num, 1);
+    CU_ASSERT_EQUAL(f->num_anomalies, 0);
+    b_free(&b);
+    h_free(&h);
+}
+
 /* After ChangeCipherSpec only record headers are read: a 16 KB application data record fed one byte at a time
  * and a record claiming 65535 bytes are skipped without a body buffer; a 1 MiB handshake claim is recorded and
  * skipped, never allocated. */
@@ -1480,6 +1507,7 @@ static void test_caps(void)
 static CU_TestInfo tests[] = {
     {"certreq_capture", test_certreq_capture},
     {"split_every_boundary", test_split_every_boundary},
+    {"header_record_alone", test_header_record_alone},
     {"message_spanning_records", test_message_spanning_records},
     {"encrypted_not_buffered", test_encrypted_not_buffered},
     {"alerts", test_alerts},

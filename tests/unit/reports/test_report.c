@@ -928,6 +928,70 @@ static void test_encrypted_alert(void)
     (void)unlink(path);
 }
 
+/* Findings of one rule on one connection merge (one finding per alert, say): the evidence is the lowest 16
+ * (2 x TD_MAX_EVIDENCE) distinct frames whatever order the matches came in; rule texts keep their UTF-8
+ * ("§"), and a "\n" in a rule text starts a new, indented line of the summary. */
+static void test_finding_merge(void)
+{
+    char path[300];
+    path_in_tmp(path, sizeof(path), "merge.json");
+    char *sum = NULL;
+    size_t sum_len = 0;
+    FILE *mem = open_memstream(&sum, &sum_len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
+    struct td_report_options opts = {.json_path = path, .summary = mem, .tool_version = "0.1.0-test"};
+    struct td_report *r = td_report_new(&opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    struct td_flow_info info;
+    struct td_tls_facts f;
+    struct td_client_hello ch;
+    struct td_alert alert;
+    struct td_anomaly_entry an;
+    conn_failed(&info, &f, &ch, &alert, &an);
+    td_report_add_connection(r, 0, &info, &f);
+    struct td_rule_info rule = {.id = "t.merge", .revision = 1, .severity = TD_SEVERITY_ERROR,
+                                .confidence = TD_CONFIDENCE_HIGH, .evaluate = TD_EVAL_ALERT,
+                                .references = {"RFC 5246 \xc2\xa7" "7.4.4"}, .num_references = 1};
+    struct td_finding fd = {.rule = &rule, .title = "T \xc2\xa7", .explanation = "line one\nline two",
+                            .remedy = "R", .num_evidence = TD_MAX_EVIDENCE};
+    for (int k = 0; k < TD_MAX_EVIDENCE; k++) {
+        fd.evidence[k] = (uint64_t)(2 * k + 2); // 2, 4, ..., 16
+    }
+    td_report_add_finding(r, &fd);
+    for (int k = 0; k < TD_MAX_EVIDENCE; k++) {
+        fd.evidence[k] = (uint64_t)(2 * k + 18); // 18, 20, ..., 32: 16 frames in all
+    }
+    td_report_add_finding(r, &fd);
+    fd.evidence[0] = 1; // a lower frame arrives last: it is kept, 32 drops out
+    fd.evidence[1] = 4;
+    fd.num_evidence = 2;
+    td_report_add_finding(r, &fd);
+    struct td_error err = {0};
+    struct td_limits limits = td_limits_default();
+    CU_ASSERT_EQUAL(td_report_finish(r, NULL, &limits, &err), TD_OK);
+    td_report_free(r);
+    CU_ASSERT_EQUAL(fclose(mem), 0);
+    json_t *root = load(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    json_t *findings = at(root, "connections.0.findings");
+    CU_ASSERT_EQUAL(json_array_size(findings), 1);
+    json_t *ev = at(root, "connections.0.findings.0.evidence_frames");
+    CU_ASSERT_EQUAL(json_array_size(ev), 2 * TD_MAX_EVIDENCE);
+    CU_ASSERT_EQUAL(i_at(root, "connections.0.findings.0.evidence_frames.0"), 1);
+    CU_ASSERT_EQUAL(i_at(root, "connections.0.findings.0.evidence_frames.1"), 2);
+    CU_ASSERT_EQUAL(i_at(root, "connections.0.findings.0.evidence_frames.15"), 30);
+    CU_ASSERT_EQUAL(i_at(root, "totals.findings.error"), 1);
+    CU_ASSERT_STRING_EQUAL(s_at(root, "connections.0.findings.0.references.0"), "RFC 5246 \xc2\xa7" "7.4.4");
+    CU_ASSERT_STRING_EQUAL(s_at(root, "connections.0.findings.0.title"), "T \xc2\xa7");
+    CU_ASSERT_STRING_EQUAL(s_at(root, "connections.0.findings.0.explanation"), "line one\nline two");
+    json_decref(root);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sum);
+    // "    error   " is the finding's indent (4) plus the 8-byte severity column.
+    CU_ASSERT_PTR_NOT_NULL(strstr(sum, "\n            line one\n            line two\n"));
+    free(sum);
+    (void)unlink(path);
+}
+
 static CU_TestInfo tests[] = {
     {"values", test_values},
     {"non_tls_hidden", test_non_tls_hidden},
@@ -938,6 +1002,7 @@ static CU_TestInfo tests[] = {
     {"alloc_failure", test_alloc_failure},
     {"time_format", test_time_format},
     {"encrypted_alert", test_encrypted_alert},
+    {"finding_merge", test_finding_merge},
     CU_TEST_INFO_NULL,
 };
 

@@ -838,6 +838,24 @@ static void test_every_prefix(void)
     CU_ASSERT(loaded >= 3);
 }
 
+/* A file's first token (fuzz regression tests/fuzz/regressions/rules/empty-file-null-token-offset): before it the
+ * parser has no previous token, and computing its end from a NULL pointer was undefined behaviour (clang's UBSan
+ * reports it for every file). An empty file and a comment alone load with no rules; an error at the first token
+ * is positioned at 1:1. */
+static void test_first_token(void)
+{
+    struct td_error err;
+    struct td_ruleset *rs = load("", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+    CU_ASSERT_EQUAL(td_ruleset_count(rs), 0);
+    td_ruleset_free(rs);
+    rs = load("# only a comment", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+    CU_ASSERT_EQUAL(td_ruleset_count(rs), 0);
+    td_ruleset_free(rs);
+    CU_ASSERT(strncmp(error_of("}"), "t.rules:1:1: ", 13) == 0);
+}
+
 /* One rule per line (a format: %04d is its number). */
 #define ONE_RULE                                                                                                   \
     "rule r%04d { revision 1; severity info; evaluate alert; title \"t\"; condition tls.alert.frame; "            \
@@ -1029,6 +1047,71 @@ static void test_null_safety(void)
     td_ruleset_free(rs);
 }
 
+/* A rule file saved by a Windows editor: a UTF-8 byte order mark, CRLF line endings. It loads, and positions
+ * count from after the mark (an error on line 1 right after it is at column 1). */
+static void test_bom_crlf(void)
+{
+    static const char *text = "\xef\xbb\xbfrule t.win {\r\n"
+                              "  revision 1; severity info; evaluate connection; # comment\r\n"
+                              "  title \"t\";\r\n"
+                              "  condition conn.outcome == \"failed_alert\";\r\n"
+                              "  evidence conn.outcome.frame;\r\n"
+                              "  explanation \"e\"; remedy \"r\";\r\n"
+                              "}\r\n";
+    struct td_error err;
+    struct td_ruleset *rs = load(text, &err);
+    if (rs == NULL) {
+        fprintf(stderr, "\n  %s\n", err.msg);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+    CU_ASSERT_STRING_EQUAL(td_ruleset_rule_at(rs, 0)->id, "t.win");
+    struct fixture f;
+    fixture_init(&f);
+    struct seen s = {0};
+    td_ruleset_eval(rs, TD_EVAL_CONNECTION, &f.ctx, on_finding, &s);
+    CU_ASSERT_EQUAL(s.count, 1);
+    td_ruleset_free(rs);
+    ERR_EQ("\xef\xbb\xbf}", "t.rules:1:1: expected 'rule', found '}'");
+}
+
+/* The longest rendered text (TD_RULES_RENDER_LEN, 8192 bytes with the NUL) ends in "..."; the cut never
+ * splits a UTF-8 character, or the report's JSON string would not be UTF-8. Here the 2-byte "§" (c2 a7)
+ * starts at byte 8187, so "..." (bytes 8188-8190) would otherwise leave its lead byte alone. */
+static char long_title[9000];
+
+static void keep_title(void *ctx, const struct td_finding *f)
+{
+    (void)ctx;
+    (void)snprintf(long_title, sizeof(long_title), "%s", f->title);
+}
+
+static void test_render_utf8_cut(void)
+{
+    static char sni[4094];
+    memset(sni, 'a', sizeof(sni) - 1);
+    struct td_client_hello ch = {.sni = sni};
+    struct fixture f;
+    fixture_init(&f);
+    f.tls.client_hellos[0] = &ch;
+    f.tls.num_client_hellos = 1;
+    static const char *text = "rule t.long {\n"
+                              "  revision 1; severity info; evaluate connection;\n"
+                              "  title \"{tls.client_hello.sni}{tls.client_hello.sni}x"
+                              "\xc2\xa7\xc2\xa7\xc2\xa7\xc2\xa7\";\n"
+                              "  condition tls.client_hello.sni; evidence conn.first_frame;\n"
+                              "  explanation \"e\"; remedy \"r\";\n"
+                              "}\n";
+    struct td_error err;
+    struct td_ruleset *rs = load(text, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+    long_title[0] = '\0';
+    td_ruleset_eval(rs, TD_EVAL_CONNECTION, &f.ctx, keep_title, NULL);
+    td_ruleset_free(rs);
+    size_t n = strlen(long_title);
+    CU_ASSERT_EQUAL_FATAL(n, 2 * 4093 + 1 + 3);
+    CU_ASSERT_STRING_EQUAL(long_title + n - 5, "ax...");
+}
+
 static CU_TestInfo tests[] = {
     {"names", test_names},
     {"rule_info", test_rule_info},
@@ -1049,10 +1132,13 @@ static CU_TestInfo tests[] = {
     {"limits", test_limits},
     {"rules_per_file", test_rules_per_file},
     {"every_prefix", test_every_prefix},
+    {"first_token", test_first_token},
     {"mutations", test_mutations},
     {"builtin", test_builtin},
     {"add_dir", test_add_dir},
     {"null_safety", test_null_safety},
+    {"bom_crlf", test_bom_crlf},
+    {"render_utf8_cut", test_render_utf8_cut},
     CU_TEST_INFO_NULL,
 };
 
