@@ -1126,8 +1126,12 @@ static const struct scenario scenarios[] = {
      ca_list_small_decode_error},
     {"tls.alert.illegal_parameter", illegal_parameter, {8},
      {"illegal_parameter", "The client sent", "frame 8", "after the server_hello_done"}, ca_list_refused},
-    {"tls.alert.handshake_failure", client_cert_refused, {9},
-     {"handshake_failure", "the server could not agree", "frame 9", "after the finished"}, no_shared_cipher},
+    /* The client gives up on the server's flight (no common signature algorithm, say). The server refusing an
+     * empty client Certificate is tls.client_certificate.missing's alone, and right after the ClientHello
+     * tls.cipher.no_shared_cipher's: neither repeats here. */
+    {"tls.alert.handshake_failure", client_handshake_failure, {8},
+     {"handshake_failure", "the client could not agree", "frame 8", "after the server_hello_done"},
+     client_cert_refused},
     {"tls.alert.certificate", unknown_ca, {6, 8},
      {"The client rejected", "(unknown_ca)", "fatal unknown_ca alert (frame 8)", "after the server_hello_done"},
      client_handshake_failure},
