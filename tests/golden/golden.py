@@ -36,7 +36,10 @@ def run(binary, case_dir):
     if not os.path.exists(capture) and argv[0].startswith("../shared/"):
         print("%s is absent: skipped (the shared corpus is optional)" % capture)
         sys.exit(77)
-    out = subprocess.run([binary, "--json", "-", capture] + argv[1:], capture_output=True, text=True, check=False)
+    # Run from the project root with the relative path, so messages that name the file do not depend on where
+    # the clone lives.
+    out = subprocess.run([os.path.abspath(binary), "--json", "-", argv[0]] + argv[1:], cwd=ROOT,
+                         capture_output=True, text=True, check=False)
     if out.returncode not in (0, 4):
         raise SystemExit("tlsdiag exited %d: %s" % (out.returncode, out.stderr))
     return json.loads(out.stdout)
