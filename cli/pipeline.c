@@ -115,6 +115,7 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
     const struct td_tls_facts *facts = td_tls_conn_facts(c->tls);
     td_report_add_connection(run->report, c->input_index, info, facts);
     evaluate_connection(run, info, facts);
+    td_report_end_connection(run->report);
     td_tls_conn_free(c->tls);
     free(c);
 }

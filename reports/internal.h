@@ -14,12 +14,15 @@ struct td_json_ctx {
     size_t failures;
 };
 
-/* One converted connection, kept until td_report_finish sorts and writes them. */
-struct td_report_conn {
-    size_t input;              /* input index */
+/* Where one listed connection's JSON lies in the spool file: the report is written sorted by (input, first
+ * frame, id) at the end, while connections arrive in the order their flows close. 40 bytes per connection
+ * is all the report keeps of it. */
+struct td_report_index {
+    uint64_t input;            /* input index */
     uint64_t first_frame;
     uint64_t id;
-    json_t *json;              /* owned; the connection object of the report */
+    uint64_t offset;           /* byte offset in the spool */
+    uint64_t length;           /* bytes of its JSON text (indented by 2, as at the top level) */
 };
 
 /* One server aggregate of one input. */
@@ -35,18 +38,39 @@ struct td_report_totals {
     uint64_t by_outcome[TD_OUTCOME_RESUMED + 1]; /* indexed by enum td_outcome */
     uint64_t with_anomalies;
     uint64_t findings[TD_SEVERITY_ERROR + 1]; /* by severity, connection and server findings */
+    uint64_t listed;           /* connections written to the report (after --all and the filters) */
+};
+
+/* The connection between td_report_add_connection and its end (the next add, td_report_end_connection or
+ * finish): findings attach to it. */
+struct td_report_pending {
+    bool active;
+    size_t input;
+    uint64_t first_frame, id;
+    json_t *json;              /* the connection object, or NULL when neither a JSON report nor a summary is made */
+    json_t *findings;          /* owned reference: the "findings" array (inside json when json is set) */
+    json_t *event;             /* the NDJSON event, or NULL without an event stream */
+    bool match[TD_SEVERITY_ERROR + 2]; /* filter verdict by its most severe finding: [0] none, [1 + severity] */
 };
 
 struct td_report {
     struct td_report_options opts;
     struct td_json_ctx ctx;
     json_t *inputs;            /* array of input objects, in the order they were added */
-    struct td_report_conn *conns;
-    size_t num_conns, cap_conns;
-    bool last_conn_listed;     /* the connection added last is conns[num_conns - 1] (findings attach to it) */
+    char *input_name;          /* the input being read (events name it) */
+    struct td_report_pending pending;
+    FILE *spool;               /* listed connections' JSON, in arrival order (an unlinked temporary file) */
+    uint64_t spool_bytes;
+    bool spool_failed;         /* a write to the spool failed: finish refuses to write a partial report */
+    int spool_errno;
+    struct td_report_index *index;
+    size_t num_index, cap_index;
+    bool index_sorted;
     struct td_report_server *servers;
     size_t num_servers, cap_servers;
     struct td_report_totals totals;
+    bool events_failed;        /* the event stream reported a write error (said once, at finish) */
+    int events_errno;
 };
 
 /* --- checked builders (json.c) --- */
@@ -90,8 +114,14 @@ const char *td_outcome_name(enum td_outcome o);
 
 /* --- human summary (summary.c) --- */
 
-/* td_summary_write prints the summary of the finished report (connections already sorted).
+/* td_summary_write prints the summary of the finished report (index already sorted).
  * Returns false when the stream reported a write error. */
-TD_MUST_USE bool td_summary_write(const struct td_report *r, json_t *totals, FILE *out);
+TD_MUST_USE bool td_summary_write(struct td_report *r, json_t *totals, FILE *out);
+
+/* --- the spool (report.c) --- */
+
+/* td_report_load_conn parses the i-th connection of the sorted index back from the spool; a new reference, or
+ * NULL when it cannot be read (counted in ctx). */
+json_t *td_report_load_conn(struct td_report *r, size_t i);
 
 #endif

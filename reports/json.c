@@ -1089,6 +1089,7 @@ json_t *td_json_totals(struct td_json_ctx *ctx, const struct td_report_totals *t
     }
     td_json_set(ctx, o, "by_outcome", by);
     td_json_set(ctx, o, "connections_with_anomalies", td_json_u64(t->with_anomalies));
+    td_json_set(ctx, o, "connections_listed", td_json_u64(t->listed));
     td_json_set(ctx, o, "flows_evicted", td_json_u64(fs->flows_evicted));
     td_json_set(ctx, o, "flows_active_max", td_json_u64(fs->flows_active_max));
     td_json_set(ctx, o, "segments_ignored", td_json_u64(fs->segments_ignored));

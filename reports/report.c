@@ -39,27 +39,180 @@ void td_report_add_input(struct td_report *r, const struct td_input_summary *in)
     td_json_append(&r->ctx, r->inputs, td_json_input(&r->ctx, in));
 }
 
+void td_report_set_input_name(struct td_report *r, const char *name)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->input_name);
+    r->input_name = name != NULL ? strdup(name) : NULL;
+    if (name != NULL && r->input_name == NULL) {
+        r->ctx.failures++;
+    }
+}
+
 static bool has_anomalies(const struct td_tls_facts *f)
 {
     return f != NULL && (f->anomalies_seen > 0 || f->num_anomalies > 0);
 }
 
-static bool grow_conns(struct td_report *r)
+/* The report and the summary are both made from the spooled connection JSON. */
+static bool wants_connection_json(const struct td_report *r)
 {
-    if (r->num_conns < r->cap_conns) {
-        return true;
+    return r->opts.json_path != NULL || r->opts.summary != NULL;
+}
+
+/* open_spool creates the unlinked temporary file the connections' JSON is streamed to ($TMPDIR or /tmp). */
+static bool open_spool(struct td_report *r)
+{
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || *dir == '\0') {
+        dir = "/tmp";
     }
-    size_t cap = r->cap_conns != 0 ? r->cap_conns * 2 : 64;
-    if (cap > SIZE_MAX / sizeof(*r->conns)) {
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/tlsdiag-spool.XXXXXX", dir);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        r->spool_failed = true;
+        r->spool_errno = ENAMETOOLONG;
         return false;
     }
-    struct td_report_conn *c = realloc(r->conns, cap * sizeof(*c));
-    if (c == NULL) {
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        r->spool_failed = true;
+        r->spool_errno = errno;
         return false;
     }
-    r->conns = c;
-    r->cap_conns = cap;
+    (void)unlink(path); // nothing to clean up, whatever way the process ends
+    r->spool = fdopen(fd, "w+");
+    if (r->spool == NULL) {
+        r->spool_failed = true;
+        r->spool_errno = errno;
+        (void)close(fd);
+        return false;
+    }
     return true;
+}
+
+static bool filter_match(const struct td_report *r, const struct td_flow_info *info, const struct td_tls_facts *facts,
+                         int max_severity)
+{
+    (void)info; (void)facts; (void)max_severity;
+    return r->opts.filter == NULL; /* INTEGRATION PENDING */
+}
+
+static json_t *start_event(struct td_report *r, size_t input_index, const struct td_flow_info *info,
+                           const struct td_tls_facts *facts, json_t *findings)
+{
+    (void)r; (void)input_index; (void)info; (void)facts; (void)findings;
+    return NULL; /* INTEGRATION PENDING */
+}
+
+static void finish_event(struct td_report *r, json_t *event, json_t *findings)
+{
+    (void)r; (void)event; (void)findings;
+}
+
+static int spool_write(const char *buffer, size_t size, void *data)
+{
+    struct td_report *r = data;
+    if (fwrite(buffer, 1, size, r->spool) != size) {
+        return -1;
+    }
+    r->spool_bytes += size;
+    return 0;
+}
+
+/* spool_connection appends the pending connection's JSON to the spool and indexes it. */
+static void spool_connection(struct td_report *r, const struct td_report_pending *p)
+{
+    if (r->spool_failed || (r->spool == NULL && !open_spool(r))) {
+        return;
+    }
+    if (r->num_index == r->cap_index) {
+        size_t cap = r->cap_index != 0 ? r->cap_index * 2 : 256;
+        struct td_report_index *bigger = cap <= SIZE_MAX / sizeof(*bigger) ? realloc(r->index, cap * sizeof(*bigger))
+                                                                            : NULL;
+        if (bigger == NULL) {
+            r->ctx.failures++;
+            return;
+        }
+        r->index = bigger;
+        r->cap_index = cap;
+    }
+    uint64_t offset = r->spool_bytes;
+    errno = 0;
+    if (json_dump_callback(p->json, spool_write, r, DUMP_FLAGS) != 0) {
+        r->spool_failed = true;
+        r->spool_errno = errno;
+        return;
+    }
+    r->index[r->num_index++] = (struct td_report_index){
+        .input = p->input, .first_frame = p->first_frame, .id = p->id, .offset = offset,
+        .length = r->spool_bytes - offset};
+    r->index_sorted = false;
+}
+
+static bool severity_from_name(const char *name, enum td_severity *out)
+{
+    for (int s = TD_SEVERITY_INFO; s <= (int)TD_SEVERITY_ERROR; s++) {
+        if (strcmp(name, td_severity_name((enum td_severity)s)) == 0) {
+            *out = (enum td_severity)s;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int max_severity(json_t *findings)
+{
+    int max = -1;
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f) {
+        const char *name = json_string_value(json_object_get(f, "severity"));
+        enum td_severity sev;
+        if (name != NULL && severity_from_name(name, &sev) && (int)sev > max) {
+            max = (int)sev;
+        }
+    }
+    return max;
+}
+
+static void write_event(struct td_report *r, json_t *event)
+{
+    if (r->events_failed) {
+        return;
+    }
+    errno = 0;
+    if (json_dumpf(event, r->opts.events, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
+        fputc('\n', r->opts.events) == EOF || fflush(r->opts.events) != 0) {
+        r->events_failed = true;
+        r->events_errno = errno;
+    }
+}
+
+void td_report_end_connection(struct td_report *r)
+{
+    if (r == NULL || !r->pending.active) {
+        return;
+    }
+    struct td_report_pending *p = &r->pending;
+    td_json_sort_findings(p->findings);
+    int sev = max_severity(p->findings);
+    if (p->match[sev + 1]) {
+        r->totals.listed++;
+        if (p->json != NULL) {
+            spool_connection(r, p);
+        }
+        if (p->event != NULL) {
+            finish_event(r, p->event, p->findings);
+            write_event(r, p->event);
+        }
+    }
+    json_decref(p->json);
+    json_decref(p->findings);
+    json_decref(p->event);
+    memset(p, 0, sizeof(*p));
 }
 
 void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
@@ -68,6 +221,7 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
     if (r == NULL || info == NULL) {
         return;
     }
+    td_report_end_connection(r);
     bool is_tls = facts != NULL && facts->is_tls;
     enum td_outcome outcome = facts != NULL ? facts->outcome : TD_OUTCOME_NOT_TLS;
     r->totals.connections++;
@@ -76,25 +230,43 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
         r->totals.by_outcome[outcome]++;
     }
     r->totals.with_anomalies += has_anomalies(facts);
-    r->last_conn_listed = false;
     if (!is_tls && !r->opts.include_non_tls) {
         return;
     }
-    if (!grow_conns(r)) {
+    struct td_report_pending *p = &r->pending;
+    // The filter's verdict for each possible most severe finding, decided now while info and facts are valid.
+    bool any = false;
+    for (int sev = -1; sev <= (int)TD_SEVERITY_ERROR; sev++) {
+        p->match[sev + 1] = filter_match(r, info, facts, sev);
+        any = any || p->match[sev + 1];
+    }
+    if (!any) {
+        return; /* filtered out whatever its findings: nothing to build */
+    }
+    p->active = true;
+    p->input = input_index;
+    p->first_frame = info->first_frame;
+    p->id = info->id;
+    if (wants_connection_json(r)) {
+        p->json = td_json_connection(&r->ctx, input_index, info, facts);
+        p->findings = json_incref(json_object_get(p->json, "findings"));
+    } else {
+        p->findings = json_array();
+    }
+    if (p->findings == NULL) {
         r->ctx.failures++;
+        json_decref(p->json);
+        memset(p, 0, sizeof(*p));
         return;
     }
-    json_t *j = td_json_connection(&r->ctx, input_index, info, facts);
-    if (j == NULL) {
-        return;
+    if (r->opts.events != NULL) {
+        p->event = start_event(r, input_index, info, facts, p->findings);
     }
-    r->conns[r->num_conns++] = (struct td_report_conn){
-        .input = input_index, .first_frame = info->first_frame, .id = info->id, .json = j};
-    r->last_conn_listed = true;
 }
 
-/* add_to_findings appends f to a findings array, or merges it into the finding of the same rule already there. */
-static void add_to_findings(struct td_report *r, json_t *findings, const struct td_finding *f)
+/* add_to_findings appends f to a findings array, or merges it into the finding of the same rule already there.
+ * Returns true when f was new (not merged). */
+static bool add_to_findings(struct td_report *r, json_t *findings, const struct td_finding *f)
 {
     size_t i;
     json_t *existing;
@@ -102,10 +274,15 @@ static void add_to_findings(struct td_report *r, json_t *findings, const struct 
         const char *id = json_string_value(json_object_get(existing, "rule"));
         if (id != NULL && strcmp(id, f->rule->id) == 0) {
             td_json_merge_finding(&r->ctx, existing, f);
-            return;
+            return false;
         }
     }
     td_json_append(&r->ctx, findings, td_json_finding(&r->ctx, f));
+    return true;
+}
+
+static void count_finding(struct td_report *r, const struct td_finding *f)
+{
     if ((unsigned)f->rule->severity <= TD_SEVERITY_ERROR) {
         r->totals.findings[f->rule->severity]++;
     }
@@ -113,10 +290,12 @@ static void add_to_findings(struct td_report *r, json_t *findings, const struct 
 
 void td_report_add_finding(struct td_report *r, const struct td_finding *f)
 {
-    if (r == NULL || f == NULL || !r->last_conn_listed || r->num_conns == 0) {
-        return; /* findings on an unlisted connection (no TLS, without --all) have nothing to attach to */
+    if (r == NULL || f == NULL || !r->pending.active) {
+        return; /* findings on an unlisted connection (no TLS without --all, or filtered out) are not reported */
     }
-    add_to_findings(r, json_object_get(r->conns[r->num_conns - 1].json, "findings"), f);
+    if (add_to_findings(r, r->pending.findings, f)) {
+        count_finding(r, f);
+    }
 }
 
 void td_report_add_server(struct td_report *r, size_t input_index, const struct td_server_facts *s)
@@ -124,6 +303,7 @@ void td_report_add_server(struct td_report *r, size_t input_index, const struct 
     if (r == NULL || s == NULL) {
         return;
     }
+    td_report_end_connection(r);
     if (r->num_servers == r->cap_servers) {
         size_t cap = r->cap_servers ? r->cap_servers * 2 : 16;
         struct td_report_server *bigger = realloc(r->servers, cap * sizeof(*bigger));
@@ -143,12 +323,14 @@ void td_report_add_server_finding(struct td_report *r, const struct td_finding *
     if (r == NULL || f == NULL || r->num_servers == 0) {
         return;
     }
-    add_to_findings(r, json_object_get(r->servers[r->num_servers - 1].json, "findings"), f);
+    if (add_to_findings(r, json_object_get(r->servers[r->num_servers - 1].json, "findings"), f)) {
+        count_finding(r, f);
+    }
 }
 
-static int conn_cmp(const void *a, const void *b)
+static int index_cmp(const void *a, const void *b)
 {
-    const struct td_report_conn *x = a, *y = b;
+    const struct td_report_index *x = a, *y = b;
     if (x->input != y->input) {
         return x->input < y->input ? -1 : 1;
     }
@@ -161,54 +343,167 @@ static int conn_cmp(const void *a, const void *b)
     return 0;
 }
 
-static json_t *build_root(struct td_report *r, json_t *totals, const struct td_limits *limits)
+static void sort_index(struct td_report *r)
+{
+    if (!r->index_sorted && r->num_index > 1) {
+        qsort(r->index, r->num_index, sizeof(*r->index), index_cmp);
+    }
+    r->index_sorted = true;
+}
+
+/* read_spooled reads the i-th connection's JSON text into *buf (grown as needed). */
+static bool read_spooled(struct td_report *r, size_t i, char **buf, size_t *cap)
+{
+    const struct td_report_index *e = &r->index[i];
+    if (r->spool == NULL || e->length > SIZE_MAX - 1) {
+        return false;
+    }
+    if (*cap < e->length + 1) {
+        char *bigger = realloc(*buf, e->length + 1);
+        if (bigger == NULL) {
+            return false;
+        }
+        *buf = bigger;
+        *cap = e->length + 1;
+    }
+    if (fflush(r->spool) != 0) {
+        return false;
+    }
+    size_t done = 0;
+    while (done < e->length) {
+        ssize_t n = pread(fileno(r->spool), *buf + done, e->length - done, (off_t)(e->offset + done));
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        done += (size_t)n;
+    }
+    (*buf)[e->length] = '\0';
+    return true;
+}
+
+json_t *td_report_load_conn(struct td_report *r, size_t i)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    json_t *j = NULL;
+    if (i < r->num_index && read_spooled(r, i, &buf, &cap)) {
+        j = json_loadb(buf, r->index[i].length, 0, NULL);
+    }
+    free(buf);
+    if (j == NULL) {
+        r->ctx.failures++;
+    }
+    return j;
+}
+
+/* write_indented writes len bytes of JSON text with indent spaces after each newline: the pieces of the
+ * document are dumped on their own and nested here. */
+static bool write_indented(FILE *f, const char *text, size_t len, int indent)
+{
+    static const char spaces[] = "        ";
+    while (len > 0) {
+        const char *nl = memchr(text, '\n', len);
+        size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
+        if (fwrite(text, 1, n, f) != n) {
+            return false;
+        }
+        if (nl != NULL && fwrite(spaces, 1, (size_t)indent, f) != (size_t)indent) {
+            return false;
+        }
+        text += n;
+        len -= n;
+    }
+    return true;
+}
+
+/* write_member writes `  "key": <value>` (value dumped and indented to sit at depth 1). */
+static bool write_member(FILE *f, const char *key, json_t *value, bool last)
+{
+    char *text = json_dumps(value, DUMP_FLAGS | JSON_ENCODE_ANY);
+    if (text == NULL) {
+        return false;
+    }
+    bool ok = fprintf(f, "  \"%s\": ", key) > 0 && write_indented(f, text, strlen(text), 2) &&
+              fputs(last ? "\n" : ",\n", f) != EOF;
+    free(text);
+    return ok;
+}
+
+/* write_document writes the whole report: the small top-level parts through jansson, the connections copied
+ * from the spool in sorted order (each already JSON text), then the servers. */
+static bool write_document(struct td_report *r, FILE *f, json_t *totals, const struct td_limits *limits)
 {
     struct td_json_ctx *ctx = &r->ctx;
-    json_t *root = json_object();
     json_t *tool = json_object();
     td_json_set(ctx, tool, "name", json_string("tlsdiag"));
     td_json_set(ctx, tool, "version", td_json_str(r->opts.tool_version != NULL ? r->opts.tool_version : "unknown"));
-    td_json_set(ctx, root, "tool", tool);
-    td_json_set(ctx, root, "inputs", json_incref(r->inputs));
-    td_json_set(ctx, root, "totals", json_incref(totals));
-    td_json_set(ctx, root, "limits", td_json_limits(ctx, limits));
-    json_t *conns = json_array();
-    for (size_t i = 0; i < r->num_conns; i++) {
-        td_json_sort_findings(json_object_get(r->conns[i].json, "findings"));
-        td_json_append(ctx, conns, json_incref(r->conns[i].json));
+    json_t *lim = td_json_limits(ctx, limits);
+    bool ok = fputs("{\n", f) != EOF && write_member(f, "tool", tool, false) &&
+              write_member(f, "inputs", r->inputs, false) && write_member(f, "totals", totals, false) &&
+              write_member(f, "limits", lim, false);
+    json_decref(tool);
+    json_decref(lim);
+    ok = ok && fputs("  \"connections\": [", f) != EOF;
+    char *buf = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; ok && i < r->num_index; i++) {
+        if (!read_spooled(r, i, &buf, &cap)) {
+            r->spool_failed = true;
+            r->spool_errno = errno;
+            ok = false;
+            break;
+        }
+        ok = fputs(i == 0 ? "\n    " : ",\n    ", f) != EOF && write_indented(f, buf, r->index[i].length, 4);
     }
-    td_json_set(ctx, root, "connections", conns);
+    free(buf);
+    ok = ok && fputs(r->num_index > 0 ? "\n  ],\n" : "],\n", f) != EOF;
     json_t *servers = json_array();
     for (size_t i = 0; i < r->num_servers; i++) {
         td_json_sort_findings(json_object_get(r->servers[i].json, "findings"));
         td_json_append(ctx, servers, json_incref(r->servers[i].json));
     }
-    td_json_set(ctx, root, "servers", servers);
-    return root;
+    ok = ok && write_member(f, "servers", servers, true) && fputs("}\n", f) != EOF;
+    json_decref(servers);
+    return ok;
 }
 
-static enum td_err write_stdout(json_t *root, struct td_error *err)
+/* A document being written: what write_document needs besides the stream. */
+struct doc {
+    struct td_report *r;
+    json_t *totals;
+    const struct td_limits *limits;
+};
+
+static bool write_doc(const struct doc *d, FILE *f)
 {
-    if (json_dumpf(root, stdout, DUMP_FLAGS) != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0 ||
-        ferror(stdout)) {
+    return write_document(d->r, f, d->totals, d->limits);
+}
+
+static enum td_err write_stdout(const struct doc *d, struct td_error *err)
+{
+    errno = 0;
+    if (!write_doc(d, stdout) || fflush(stdout) != 0 || ferror(stdout)) {
         return td_error_set(err, TD_ERR_IO,
                             "cannot write the JSON report to standard output: %s; check that the output pipe or "
                             "disk is still open and has space",
-                            strerror(errno));
+                            errno != 0 ? strerror(errno) : "write error");
     }
     return TD_OK;
 }
 
-/* write_direct writes root into an existing target that is not a regular file (/dev/null, /dev/stdout, a FIFO):
+/* write_direct writes into an existing target that is not a regular file (/dev/null, /dev/stdout, a FIFO):
  * renaming a temporary file over it would replace the device or pipe itself (as root, /dev/null). */
-static enum td_err write_direct(json_t *root, const char *path, struct td_error *err)
+static enum td_err write_direct(const struct doc *d, const char *path, struct td_error *err)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, strerror(errno));
     }
     errno = 0;
-    bool ok = json_dumpf(root, f, DUMP_FLAGS) == 0 && fputc('\n', f) != EOF && fflush(f) == 0 && !ferror(f);
+    bool ok = write_doc(d, f) && fflush(f) == 0 && !ferror(f);
     int saved = errno;
     if (fclose(f) != 0 && ok) {
         ok = false;
@@ -221,14 +516,14 @@ static enum td_err write_direct(json_t *root, const char *path, struct td_error 
     return TD_OK;
 }
 
-/* Writes root to path through "<dir>/.<name>.XXXXXX" and rename(2). On failure the temporary file is
+/* Writes the report to path through "<dir>/.<name>.XXXXXX" and rename(2). On failure the temporary file is
  * removed and the target is left as it was. An existing target that is not a regular file is written
  * in place (write_direct): atomicity only means something for a regular file. */
-static enum td_err write_atomic(json_t *root, const char *path, struct td_error *err)
+static enum td_err write_atomic(const struct doc *d, const char *path, struct td_error *err)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        return write_direct(root, path, err);
+        return write_direct(d, path, err);
     }
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
@@ -266,8 +561,7 @@ static enum td_err write_atomic(json_t *root, const char *path, struct td_error 
         goto out;
     }
     errno = 0;
-    bool ok = json_dumpf(root, f, DUMP_FLAGS) == 0 && fputc('\n', f) != EOF && fflush(f) == 0 && !ferror(f) &&
-              fsync(fileno(f)) == 0;
+    bool ok = write_doc(d, f) && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
     int saved = errno;
     if (fclose(f) != 0 && ok) {
         ok = false;
@@ -301,23 +595,28 @@ enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *fl
     if (r == NULL) {
         return td_error_set(err, TD_ERR_INTERNAL, "td_report_finish called without a report");
     }
-    if (r->num_conns > 1) {
-        qsort(r->conns, r->num_conns, sizeof(*r->conns), conn_cmp);
-    }
+    td_report_end_connection(r);
+    sort_index(r);
     json_t *totals = td_json_totals(&r->ctx, &r->totals, flows);
-    json_t *root = build_root(r, totals, limits);
     enum td_err rc = TD_OK;
+    if (r->spool_failed) {
+        rc = td_error_set(err, TD_ERR_IO,
+                          "cannot keep the connections for the report in a temporary file: %s; set TMPDIR to a "
+                          "directory with free space (the report needs about as much as its own size)",
+                          strerror(r->spool_errno != 0 ? r->spool_errno : EIO));
+        goto out;
+    }
     // A failed constructor or set would leave a key missing: refuse to write a report that lies by omission.
-    if (r->ctx.failures != 0 || root == NULL || totals == NULL) {
+    if (r->ctx.failures != 0 || totals == NULL) {
         rc = td_error_set(err, TD_ERR_RESOURCE,
                           "out of memory while building the JSON report (%zu values could not be created); "
                           "no report was written: free memory or analyse fewer connections at once",
                           r->ctx.failures);
         goto out;
     }
+    struct doc d = {.r = r, .totals = totals, .limits = limits};
     if (r->opts.json_path != NULL) {
-        rc = strcmp(r->opts.json_path, "-") == 0 ? write_stdout(root, err)
-                                                 : write_atomic(root, r->opts.json_path, err);
+        rc = strcmp(r->opts.json_path, "-") == 0 ? write_stdout(&d, err) : write_atomic(&d, r->opts.json_path, err);
         if (rc != TD_OK) {
             goto out;
         }
@@ -325,9 +624,13 @@ enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *fl
     if (r->opts.summary != NULL && !td_summary_write(r, totals, r->opts.summary)) {
         rc = td_error_set(err, TD_ERR_IO, "cannot write the summary: %s; check the output stream",
                           strerror(errno));
+        goto out;
+    }
+    if (r->events_failed) {
+        rc = td_error_set(err, TD_ERR_IO, "cannot write the event stream: %s; events after the failure were lost",
+                          strerror(r->events_errno != 0 ? r->events_errno : EIO));
     }
 out:
-    json_decref(root);
     json_decref(totals);
     return rc;
 }
@@ -337,14 +640,18 @@ void td_report_free(struct td_report *r)
     if (r == NULL) {
         return;
     }
-    for (size_t i = 0; i < r->num_conns; i++) {
-        json_decref(r->conns[i].json);
+    json_decref(r->pending.json);
+    json_decref(r->pending.findings);
+    json_decref(r->pending.event);
+    if (r->spool != NULL) {
+        (void)fclose(r->spool);
     }
-    free(r->conns);
+    free(r->index);
     for (size_t i = 0; i < r->num_servers; i++) {
         json_decref(r->servers[i].json);
     }
     free(r->servers);
     json_decref(r->inputs);
+    free(r->input_name);
     free(r);
 }

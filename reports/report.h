@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* report.h: the JSON report (jansson; schema in docs/report.schema.json) and the human summary.
- * The only writer of results. Connections are added as their flows close and written sorted by their
- * first frame; the JSON file is written atomically (temporary file, then rename). */
+/* report.h: the JSON report (jansson; schema in docs/report.schema.json), the NDJSON event stream and the
+ * human summary. The only writer of results. Connections are added as their flows close: each is streamed
+ * out at once (its event line, and its report JSON to a spool file), so memory does not grow with the number
+ * of connections; at the end the report is written sorted by first frame, atomically (temporary file, then
+ * rename). */
 #ifndef TD_REPORTS_REPORT_H
 #define TD_REPORTS_REPORT_H
 
@@ -31,9 +33,13 @@ struct td_input_summary {
     const char *error;           /* NULL, or why reading stopped early (already a full sentence) */
 };
 
+struct td_filter;
+
 struct td_report_options {
     const char *json_path;       /* NULL: no JSON; "-": stdout */
     FILE *summary;               /* NULL: no human summary */
+    FILE *events;                /* NULL: no NDJSON events; else one line per listed connection, flushed */
+    const struct td_filter *filter; /* NULL: list every connection; else only those it matches (filter.h) */
     bool include_non_tls;        /* also list TCP connections that carried no TLS */
     const char *tool_version;
 };
@@ -44,10 +50,17 @@ struct td_report;
 TD_MUST_USE struct td_report *td_report_new(const struct td_report_options *opts);
 /* td_report_add_input records one input file's summary (call after the file was read). */
 void td_report_add_input(struct td_report *r, const struct td_input_summary *in);
-/* td_report_add_connection converts one finished connection into the report now (nothing is kept
- * pointing at info or facts after the call). input_index: which input file (0-based) it came from. */
+/* td_report_set_input_name names the input being read (a file path or an interface) for the events of its
+ * connections; the string is copied. */
+void td_report_set_input_name(struct td_report *r, const char *name);
+/* td_report_add_connection converts one finished connection now (nothing is kept pointing at info or facts
+ * after the call). input_index: which input file (0-based) it came from. Its findings follow
+ * (td_report_add_finding); td_report_end_connection, the next td_report_add_connection or td_report_finish
+ * ends it: then it is filtered, written to the spool and to the event stream, and forgotten. */
 void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
                               const struct td_tls_facts *facts);
+/* td_report_end_connection streams out the connection added last (see above); does nothing when none is open. */
+void td_report_end_connection(struct td_report *r);
 /* td_report_add_finding attaches a connection or alert rule's finding to the connection added last by
  * td_report_add_connection. A second finding of the same rule on that connection merges its evidence into
  * the first (findings are deduplicated on rule and connection). Nothing of f is kept after the call. */

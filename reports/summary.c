@@ -127,9 +127,9 @@ static size_t col_len(const struct row *row, size_t col)
     }
 }
 
-static bool listed(const struct td_report_conn *c, size_t input)
+static bool listed(json_t *conn)
 {
-    return c->input == input && !json_is_null(json_object_get(c->json, "tls"));
+    return conn != NULL && !json_is_null(json_object_get(conn, "tls"));
 }
 
 static int clamp_width(size_t w)
@@ -137,7 +137,7 @@ static int clamp_width(size_t w)
     return w > 200 ? 200 : (int)w; // one absurd SNI must not push every line off the screen
 }
 
-static void write_input(const struct td_report *r, size_t input, FILE *out)
+static void write_input(struct td_report *r, size_t input, FILE *out)
 {
     json_t *in = json_array_get(r->inputs, input);
     if (in != NULL) {
@@ -163,30 +163,43 @@ static void write_input(const struct td_report *r, size_t input, FILE *out)
         (void)fprintf(out, "input %zu:\n", input);
     }
 
+    // The connections of this input are a run of the sorted index. Two passes over them, each parsing one
+    // connection at a time back from the spool: the first for the column widths, the second to print.
+    size_t begin = 0;
+    while (begin < r->num_index && r->index[begin].input < input) {
+        begin++;
+    }
+    size_t end = begin;
+    while (end < r->num_index && r->index[end].input == input) {
+        end++;
+    }
     size_t width[NUM_COLS] = {0};
     size_t rows = 0;
-    for (size_t i = 0; i < r->num_conns; i++) {
-        if (!listed(&r->conns[i], input)) {
-            continue;
+    for (size_t i = begin; i < end; i++) {
+        json_t *conn = td_report_load_conn(r, i);
+        if (listed(conn)) {
+            struct row row;
+            fill_row(conn, &row);
+            for (size_t c = 0; c < NUM_COLS; c++) {
+                size_t len = col_len(&row, c);
+                width[c] = len > width[c] ? len : width[c];
+            }
+            rows++;
         }
-        struct row row;
-        fill_row(r->conns[i].json, &row);
-        for (size_t c = 0; c < NUM_COLS; c++) {
-            size_t len = col_len(&row, c);
-            width[c] = len > width[c] ? len : width[c];
-        }
-        rows++;
+        json_decref(conn);
     }
     if (rows == 0) {
         (void)fprintf(out, "  no TLS connections\n");
         return;
     }
-    for (size_t i = 0; i < r->num_conns; i++) {
-        if (!listed(&r->conns[i], input)) {
+    for (size_t i = begin; i < end; i++) {
+        json_t *conn = td_report_load_conn(r, i);
+        if (!listed(conn)) {
+            json_decref(conn);
             continue;
         }
         struct row row;
-        fill_row(r->conns[i].json, &row);
+        fill_row(conn, &row);
         (void)fprintf(out, "%-*s  %*s -> %-*s  sni=%-*s  %-*s  %-*s  ", clamp_width(width[0]), row.id,
                       clamp_width(width[1]), row.client, clamp_width(width[2]), row.server, clamp_width(width[3] - 4),
                       row.sni, clamp_width(width[4]), row.version, clamp_width(width[5]), row.cipher);
@@ -196,12 +209,13 @@ static void write_input(const struct td_report *r, size_t input, FILE *out)
         } else {
             (void)fprintf(out, "%s\n", row.result);
         }
-        write_findings(json_object_get(r->conns[i].json, "findings"), out, 4);
+        write_findings(json_object_get(conn, "findings"), out, 4);
+        json_decref(conn);
     }
 }
 
 /* write_servers prints the servers of an input that have findings. */
-static void write_servers(const struct td_report *r, size_t input, FILE *out)
+static void write_servers(struct td_report *r, size_t input, FILE *out)
 {
     for (size_t i = 0; i < r->num_servers; i++) {
         json_t *s = r->servers[i].json;
@@ -217,12 +231,12 @@ static void write_servers(const struct td_report *r, size_t input, FILE *out)
     }
 }
 
-bool td_summary_write(const struct td_report *r, json_t *totals, FILE *out)
+bool td_summary_write(struct td_report *r, json_t *totals, FILE *out)
 {
     // Inputs in order; connections of an input that was never added (the caller skipped add_input) still show.
     size_t num_inputs = json_array_size(r->inputs);
-    for (size_t i = 0; i < r->num_conns; i++) {
-        num_inputs = r->conns[i].input + 1 > num_inputs ? r->conns[i].input + 1 : num_inputs;
+    for (size_t i = 0; i < r->num_index; i++) {
+        num_inputs = r->index[i].input + 1 > num_inputs ? (size_t)r->index[i].input + 1 : num_inputs;
     }
     for (size_t i = 0; i < num_inputs; i++) {
         write_input(r, i, out);
