@@ -595,6 +595,21 @@ void td_flow_table_flush(struct td_flow_table *t)
     }
 }
 
+void td_flow_table_expire(struct td_flow_table *t, int64_t now_ns)
+{
+    while (t->lru_head != NULL && is_expired(t, t->lru_head->info.last_ts_ns, now_ns)) {
+        flow_close(t, t->lru_head, TD_FLOW_END_IDLE);
+    }
+    while (t->tomb_head != NULL && is_expired(t, t->tomb_head->closed_ts_ns, now_ns)) {
+        tomb_remove(t, t->tomb_head);
+    }
+}
+
+uint64_t td_flow_table_active(const struct td_flow_table *t)
+{
+    return t->flows.count;
+}
+
 const struct td_flow_stats *td_flow_table_stats(const struct td_flow_table *t)
 {
     return &t->stats;

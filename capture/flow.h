@@ -89,7 +89,12 @@ void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, ui
 /* td_flow_table_flush closes every open flow (end TD_FLOW_END_CAPTURE_END), oldest first, delivering any
  * buffered data and gaps first. Call at the end of each input (or the whole run). */
 void td_flow_table_flush(struct td_flow_table *t);
+/* td_flow_table_expire closes every flow idle for longer than the idle timeout at time now_ns, as a packet of
+ * that time would (live capture: a quiet link still ends idle connections). */
+void td_flow_table_expire(struct td_flow_table *t, int64_t now_ns);
 const struct td_flow_stats *td_flow_table_stats(const struct td_flow_table *t);
+/* td_flow_table_active: flows open now. */
+uint64_t td_flow_table_active(const struct td_flow_table *t);
 void td_flow_table_free(struct td_flow_table *t);
 
 #endif

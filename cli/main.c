@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "exit_codes.h"
+#include "../reports/filter.h"
 #include "pipeline.h"
+#include "progress.h"
 #include "rules_cmd.h"
 
 static void usage(FILE *out)
@@ -22,8 +24,17 @@ static void usage(FILE *out)
             "\n"
             "Options:\n"
             "  -j, --json FILE          write the JSON report to FILE ('-' for stdout; written atomically)\n"
+            "  -e, --events FILE        stream NDJSON events (ECS names, docs/EVENTS.md) to FILE ('-' for stdout),\n"
+            "                           one line per connection as it ends, flushed\n"
             "  -q, --quiet              no human summary on stdout\n"
             "  -a, --all                also report TCP connections that carried no TLS\n"
+            "      --server SPEC        list only connections to this server: ADDR, ADDR:PORT, NET/LEN, :PORT,\n"
+            "                           [V6ADDR]:PORT (repeatable: any of them)\n"
+            "      --client SPEC        list only connections from this client (same forms)\n"
+            "      --sni GLOB           list only connections whose SNI matches (case-insensitive, repeatable)\n"
+            "      --failures-only      list only failed handshakes and connections with an error finding\n"
+            "      --min-severity LEVEL list only connections with a finding of at least info|warning|error\n"
+            "      --progress, --no-progress  progress line on stderr (default: when stderr is a terminal)\n"
             "  -r, --rules DIR          also load the *.rules files of DIR (docs/RULES.md)\n"
             "      --no-rules           report facts only, no diagnosis\n"
             "      --no-classify        do not run nDPI protocol classification\n"
@@ -70,52 +81,182 @@ enum {
     OPT_MAX_ARENA,
     OPT_MAX_RECORDS,
     OPT_IDLE_TIMEOUT,
+    OPT_SERVER,
+    OPT_CLIENT,
+    OPT_SNI,
+    OPT_FAILURES_ONLY,
+    OPT_MIN_SEVERITY,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 /* One year: a longer idle timeout is "never", which 0 already says. */
 #define MAX_IDLE_TIMEOUT_S (366u * 24u * 3600u)
 
-/* run analyses the inputs with the loaded rules and writes the report; returns the exit status. */
-static int run(const struct td_pipeline_options *popts, const struct td_report_options *ropts, char *const *paths,
-               size_t num_paths)
+/* Everything the command line chose. */
+struct cli {
+    struct td_pipeline_options popts;
+    struct td_report_options ropts;
+    const char *rules_dir;
+    bool use_rules;
+    const char *events_path;   /* NULL: no events; "-": stdout */
+    int progress;              /* -1 auto (stderr is a terminal), 0 off, 1 on */
+    struct td_filter *filter;
+};
+
+/* open_events opens the NDJSON stream: stdout, or FILE appended to (a log that is rotated and reopened). */
+static FILE *open_events(const char *path)
 {
-    struct td_report *report = td_report_new(ropts);
+    if (strcmp(path, "-") == 0) {
+        return stdout;
+    }
+    FILE *f = fopen(path, "a");
+    if (f == NULL) {
+        fprintf(stderr, "tlsdiag: --events: cannot open '%s': %s; check the directory exists and is writable\n",
+                path, strerror(errno));
+    }
+    return f;
+}
+
+/* run analyses the inputs with the loaded rules and writes the report; returns the exit status. */
+static int run(struct cli *cli, char *const *paths, size_t num_paths)
+{
+    FILE *events = NULL;
+    if (cli->events_path != NULL) {
+        events = open_events(cli->events_path);
+        if (events == NULL) {
+            return TD_EXIT_OUTPUT;
+        }
+        cli->ropts.events = events;
+    }
+    struct td_report *report = td_report_new(&cli->ropts);
     if (report == NULL) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
+    bool show = cli->progress == 1 || (cli->progress == -1 && td_progress_is_terminal(stderr));
+    struct td_progress *progress = NULL;
+    if (show) {
+        uint64_t bytes = 0;
+        size_t files = 0;
+        td_pipeline_measure(paths, num_paths, &bytes, &files);
+        progress = td_progress_new(stderr, true, bytes, files);
+    }
+    cli->popts.progress = progress;
     struct td_pipeline_result result;
     struct td_flow_stats flow_stats = {0};
-    enum td_err rc = td_pipeline_run(popts, paths, num_paths, report, stderr, &result, &flow_stats);
+    enum td_err rc = td_pipeline_run(&cli->popts, paths, num_paths, report, stderr, &result, &flow_stats);
+    td_progress_free(progress);
+    int status = TD_EXIT_ANALYSED;
     if (rc != TD_OK) {
         fprintf(stderr, "tlsdiag: out of memory; lower --max-flows or split the input\n");
-        td_report_free(report);
-        return TD_EXIT_INTERNAL;
-    }
-    if (result.inputs_read + result.inputs_partial == 0) {
+        status = TD_EXIT_INTERNAL;
+    } else if (result.inputs_read + result.inputs_partial == 0) {
         if (result.inputs_failed == 0) {
             fprintf(stderr, "tlsdiag: no capture files found in the given paths\n");
         }
-        td_report_free(report);
-        return TD_EXIT_NO_INPUT;
-    }
-    struct td_error err = {0};
-    if (td_report_finish(report, &flow_stats, &popts->limits, &err) != TD_OK) {
-        fprintf(stderr, "tlsdiag: %s\n", err.msg);
-        td_report_free(report);
-        return err.code == TD_ERR_IO ? TD_EXIT_OUTPUT : TD_EXIT_INTERNAL;
+        status = TD_EXIT_NO_INPUT;
+    } else {
+        struct td_error err = {0};
+        if (td_report_finish(report, &flow_stats, &cli->popts.limits, &err) != TD_OK) {
+            fprintf(stderr, "tlsdiag: %s\n", err.msg);
+            status = err.code == TD_ERR_IO ? TD_EXIT_OUTPUT : TD_EXIT_INTERNAL;
+        } else if (result.inputs_partial > 0 || result.inputs_failed > 0) {
+            status = TD_EXIT_PARTIAL_INPUT;
+        }
     }
     td_report_free(report);
-    if (result.inputs_partial > 0 || result.inputs_failed > 0) {
-        return TD_EXIT_PARTIAL_INPUT;
+    if (events != NULL && events != stdout && fclose(events) != 0 && status == TD_EXIT_ANALYSED) {
+        fprintf(stderr, "tlsdiag: --events: closing '%s' failed: %s\n", cli->events_path, strerror(errno));
+        status = TD_EXIT_OUTPUT;
     }
-    return TD_EXIT_ANALYSED;
+    return status;
+}
+
+/* filter_option adds one --server/--client/--sni value; false (after saying why) when it is not valid. */
+static bool filter_option(struct cli *cli, int opt, const char *value)
+{
+    struct td_error err = {0};
+    if (cli->filter == NULL && td_filter_new(&cli->filter) != TD_OK) {
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        return false;
+    }
+    enum td_err rc = TD_OK;
+    switch (opt) {
+    case OPT_SERVER:
+        rc = td_filter_add_server(cli->filter, value, &err);
+        break;
+    case OPT_CLIENT:
+        rc = td_filter_add_client(cli->filter, value, &err);
+        break;
+    case OPT_SNI:
+        rc = td_filter_add_sni(cli->filter, value, &err);
+        break;
+    case OPT_FAILURES_ONLY:
+        td_filter_set_failures_only(cli->filter, true);
+        break;
+    case OPT_MIN_SEVERITY: {
+        enum td_severity sev;
+        if (!td_severity_parse(value, &sev)) {
+            fprintf(stderr, "tlsdiag: --min-severity: '%s' is not info, warning or error\n", value);
+            return false;
+        }
+        td_filter_set_min_severity(cli->filter, sev);
+        break;
+    }
+    default:
+        break;
+    }
+    if (rc != TD_OK) {
+        fprintf(stderr, "tlsdiag: %s\n", err.msg);
+        return false;
+    }
+    return true;
+}
+
+/* parse_limit handles the limit options; returns 1 when opt was one and valid, 0 when not one, -1 invalid. */
+static int parse_limit(struct td_limits *limits, int opt, const char *value)
+{
+    switch (opt) {
+    case OPT_MAX_FLOWS:
+        return parse_u32("max-flows", value, 1, 100000000u, &limits->max_flows) ? 1 : -1;
+    case OPT_MAX_REASM:
+        return parse_u32("max-reasm-bytes", value, 0, 1u << 30, &limits->max_reasm_bytes) ? 1 : -1;
+    case OPT_MAX_HS:
+        /* at least 64 KB: the CA-list signature must be measurable past 16 KB (KB 2801679) */
+        return parse_u32("max-handshake-bytes", value, 65536, 1u << 28, &limits->max_hs_msg_bytes) ? 1 : -1;
+    case OPT_MAX_TIMELINE:
+        return parse_u32("max-timeline", value, 8, 1u << 20, &limits->max_timeline) ? 1 : -1;
+    case OPT_MAX_ARENA:
+        /* at least 16 KB: below that even a ClientHello's lists are dropped and the report says little */
+        return parse_u32("max-conn-arena-bytes", value, 16384, 1u << 30, &limits->max_conn_arena_bytes) ? 1 : -1;
+    case OPT_MAX_RECORDS:
+        return parse_u32("max-records-per-chunk", value, 1, 1u << 24, &limits->max_records_per_chunk) ? 1 : -1;
+    case OPT_IDLE_TIMEOUT: {
+        uint32_t secs = 0;
+        if (!parse_u32("idle-timeout", value, 0, MAX_IDLE_TIMEOUT_S, &secs)) {
+            return -1;
+        }
+        limits->idle_timeout_ns = (uint64_t)secs * 1000000000ull;
+        return 1;
+    }
+    default:
+        return 0;
+    }
 }
 
 int main(int argc, char **argv)
 {
     static const struct option long_opts[] = {
         {"json", required_argument, NULL, 'j'},
+        {"events", required_argument, NULL, 'e'},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"client", required_argument, NULL, OPT_CLIENT},
+        {"sni", required_argument, NULL, OPT_SNI},
+        {"failures-only", no_argument, NULL, OPT_FAILURES_ONLY},
+        {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
         {"all", no_argument, NULL, 'a'},
         {"no-classify", no_argument, NULL, OPT_NO_CLASSIFY},
@@ -135,99 +276,98 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "rules") == 0) {
         return td_cli_rules_main(argc - 2, argv + 2); /* a capture named "rules" is read as ./rules */
     }
-    struct td_pipeline_options popts = {.limits = td_limits_default(), .classify = true};
-    const char *rules_dir = NULL;
-    bool use_rules = true;
-    struct td_report_options ropts = {.summary = stdout, .tool_version = TLSDIAG_VERSION};
+    struct cli cli = {
+        .popts = {.limits = td_limits_default(), .classify = true},
+        .ropts = {.summary = stdout, .tool_version = TLSDIAG_VERSION},
+        .use_rules = true,
+        .progress = -1,
+    };
+    int status = TD_EXIT_USAGE;
     int ch;
-    while ((ch = getopt_long(argc, argv, "j:qar:hV", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "j:e:qar:hV", long_opts, NULL)) != -1) {
+        int lim = parse_limit(&cli.popts.limits, ch, optarg);
+        if (lim < 0) {
+            goto out;
+        }
+        if (lim > 0) {
+            continue;
+        }
         switch (ch) {
         case 'j':
-            ropts.json_path = optarg;
+            cli.ropts.json_path = optarg;
+            break;
+        case 'e':
+            cli.events_path = optarg;
             break;
         case 'q':
-            ropts.summary = NULL;
+            cli.ropts.summary = NULL;
             break;
         case 'a':
-            ropts.include_non_tls = true;
+            cli.ropts.include_non_tls = true;
             break;
         case OPT_NO_CLASSIFY:
-            popts.classify = false;
+            cli.popts.classify = false;
             break;
         case 'r':
-            rules_dir = optarg;
+            cli.rules_dir = optarg;
             break;
         case OPT_NO_RULES:
-            use_rules = false;
+            cli.use_rules = false;
             break;
-        case OPT_MAX_FLOWS:
-            if (!parse_u32("max-flows", optarg, 1, 100000000u, &popts.limits.max_flows)) {
-                return TD_EXIT_USAGE;
+        case OPT_SERVER:
+        case OPT_CLIENT:
+        case OPT_SNI:
+        case OPT_FAILURES_ONLY:
+        case OPT_MIN_SEVERITY:
+            if (!filter_option(&cli, ch, optarg)) {
+                goto out;
             }
             break;
-        case OPT_MAX_REASM:
-            if (!parse_u32("max-reasm-bytes", optarg, 0, 1u << 30, &popts.limits.max_reasm_bytes)) {
-                return TD_EXIT_USAGE;
-            }
+        case OPT_PROGRESS:
+            cli.progress = 1;
             break;
-        case OPT_MAX_HS:
-            /* at least 64 KB: the CA-list signature must be measurable past 16 KB (KB 2801679) */
-            if (!parse_u32("max-handshake-bytes", optarg, 65536, 1u << 28, &popts.limits.max_hs_msg_bytes)) {
-                return TD_EXIT_USAGE;
-            }
+        case OPT_NO_PROGRESS:
+            cli.progress = 0;
             break;
-        case OPT_MAX_TIMELINE:
-            if (!parse_u32("max-timeline", optarg, 8, 1u << 20, &popts.limits.max_timeline)) {
-                return TD_EXIT_USAGE;
-            }
-            break;
-        case OPT_MAX_ARENA:
-            /* at least 16 KB: below that even a ClientHello's lists are dropped and the report says little */
-            if (!parse_u32("max-conn-arena-bytes", optarg, 16384, 1u << 30, &popts.limits.max_conn_arena_bytes)) {
-                return TD_EXIT_USAGE;
-            }
-            break;
-        case OPT_MAX_RECORDS:
-            if (!parse_u32("max-records-per-chunk", optarg, 1, 1u << 24, &popts.limits.max_records_per_chunk)) {
-                return TD_EXIT_USAGE;
-            }
-            break;
-        case OPT_IDLE_TIMEOUT: {
-            uint32_t secs = 0;
-            if (!parse_u32("idle-timeout", optarg, 0, MAX_IDLE_TIMEOUT_S, &secs)) {
-                return TD_EXIT_USAGE;
-            }
-            popts.limits.idle_timeout_ns = (uint64_t)secs * 1000000000ull;
-            break;
-        }
         case 'h':
             usage(stdout);
-            return TD_EXIT_ANALYSED;
+            status = TD_EXIT_ANALYSED;
+            goto out;
         case 'V':
             printf("tlsdiag %s\n", TLSDIAG_VERSION);
-            return TD_EXIT_ANALYSED;
+            status = TD_EXIT_ANALYSED;
+            goto out;
         default:
             fprintf(stderr, "Try 'tlsdiag --help'.\n");
-            return TD_EXIT_USAGE;
+            goto out;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "tlsdiag: no input: give one or more capture files or directories (try --help)\n");
-        return TD_EXIT_USAGE;
+        goto out;
     }
-    if (ropts.json_path != NULL && strcmp(ropts.json_path, "-") == 0) {
-        ropts.summary = NULL; /* stdout carries the JSON */
+    bool json_stdout = cli.ropts.json_path != NULL && strcmp(cli.ropts.json_path, "-") == 0;
+    bool events_stdout = cli.events_path != NULL && strcmp(cli.events_path, "-") == 0;
+    if (json_stdout && events_stdout) {
+        fprintf(stderr, "tlsdiag: --json - and --events - both want standard output; send one to a file\n");
+        goto out;
     }
-
+    if (json_stdout || events_stdout) {
+        cli.ropts.summary = NULL; /* stdout carries the JSON */
+    }
+    cli.ropts.filter = cli.filter;
     struct td_ruleset *rules = NULL;
-    if (use_rules) {
-        rules = td_cli_load_rules(rules_dir, stderr);
+    if (cli.use_rules) {
+        rules = td_cli_load_rules(cli.rules_dir, stderr);
         if (rules == NULL) {
-            return TD_EXIT_RULES;
+            status = TD_EXIT_RULES;
+            goto out;
         }
     }
-    popts.rules = rules;
-    int rc = run(&popts, &ropts, argv + optind, (size_t)(argc - optind));
+    cli.popts.rules = rules;
+    status = run(&cli, argv + optind, (size_t)(argc - optind));
     td_ruleset_free(rules);
-    return rc;
+out:
+    td_filter_free(cli.filter);
+    return status;
 }

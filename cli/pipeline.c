@@ -12,17 +12,31 @@
 #include "../capture/decode.h"
 #include "../capture/flow.h"
 #include "../capture/reader.h"
+#include "progress.h"
 #include "../dissect/server.h"
 #include "../dissect/tls.h"
 
-struct run {
+/* Distinct link types of one input, for its summary. */
+#define MAX_LINKTYPES 32
+
+struct td_engine {
     const struct td_pipeline_options *opts;
     struct td_report *report;
     FILE *errs;
-    size_t input_index; /* index of the file being read, as registered in the report */
-    size_t skipped;     /* files in directories that are not captures */
+    size_t input_index; /* index of the input being read, as registered in the report */
     struct td_server_table *servers;
+    struct td_flow_table *flows;
+    struct td_input_summary in; /* the input being read */
+    uint32_t unknown_linktype;  /* the first link type of this input we could not decode */
+    int max_severity;           /* most severe finding of the connection being closed (-1: none) */
     bool out_of_memory;
+};
+
+/* Offline run state around the engine. */
+struct run {
+    struct td_engine *engine;
+    FILE *errs;
+    size_t skipped;     /* files in directories that are not captures */
 };
 
 /* Per-flow consumer state. */
@@ -34,7 +48,7 @@ struct conn {
 static void *on_open(void *ctx, const struct td_flow_info *info)
 {
     (void)info;
-    struct run *run = ctx;
+    struct td_engine *run = ctx;
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         run->out_of_memory = true;
@@ -80,7 +94,11 @@ static void on_tcp_flags(void *ctx, void *user, int dir, uint8_t flags, uint64_t
 
 static void on_connection_finding(void *ctx, const struct td_finding *f)
 {
-    td_report_add_finding(ctx, f);
+    struct td_engine *e = ctx;
+    if ((int)f->rule->severity > e->max_severity) {
+        e->max_severity = (int)f->rule->severity;
+    }
+    td_report_add_finding(e->report, f);
 }
 
 static void on_server_finding(void *ctx, const struct td_finding *f)
@@ -90,23 +108,24 @@ static void on_server_finding(void *ctx, const struct td_finding *f)
 
 /* evaluate_connection runs the connection rules, then the alert rules once per alert, with the facts of the
  * connection's server as known so far (this connection included). */
-static void evaluate_connection(struct run *run, const struct td_flow_info *info, const struct td_tls_facts *facts)
+static void evaluate_connection(struct td_engine *run, const struct td_flow_info *info,
+                                const struct td_tls_facts *facts)
 {
     const struct td_server_facts *server = td_server_table_add(run->servers, info, facts);
     if (run->opts->rules == NULL) {
         return;
     }
     struct td_fact_ctx fc = {.flow = info, .tls = facts, .server = server};
-    td_ruleset_eval(run->opts->rules, TD_EVAL_CONNECTION, &fc, on_connection_finding, run->report);
+    td_ruleset_eval(run->opts->rules, TD_EVAL_CONNECTION, &fc, on_connection_finding, run);
     for (uint32_t i = 0; facts->alerts != NULL && i < facts->num_alerts; i++) {
         fc.alert = &facts->alerts[i];
-        td_ruleset_eval(run->opts->rules, TD_EVAL_ALERT, &fc, on_connection_finding, run->report);
+        td_ruleset_eval(run->opts->rules, TD_EVAL_ALERT, &fc, on_connection_finding, run);
     }
 }
 
 static void on_close(void *ctx, void *user, const struct td_flow_info *info)
 {
-    struct run *run = ctx;
+    struct td_engine *run = ctx;
     struct conn *c = user;
     if (c == NULL) {
         return;
@@ -114,6 +133,7 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
     td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
     const struct td_tls_facts *facts = td_tls_conn_facts(c->tls);
     td_report_add_connection(run->report, c->input_index, info, facts);
+    run->max_severity = -1;
     evaluate_connection(run, info, facts);
     td_report_end_connection(run->report);
     td_tls_conn_free(c->tls);
@@ -122,7 +142,7 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
 
 /* finish_servers reports each server of the input just read, runs the server rules, and forgets them. The
  * server cap is the one limit the report has no counter for, so its hits are said on errs. */
-static void finish_servers(struct run *run, const char *path)
+static void finish_servers(struct td_engine *run, const char *path)
 {
     uint64_t dropped = td_server_table_dropped(run->servers);
     if (dropped > 0) {
@@ -143,9 +163,6 @@ static void finish_servers(struct run *run, const char *path)
     }
     td_server_table_clear(run->servers);
 }
-
-/* Distinct link types of one input, for its summary. */
-#define MAX_LINKTYPES 32
 
 static void count_decode(struct td_input_summary *in, enum td_decode_result r)
 {
@@ -174,10 +191,134 @@ static void count_decode(struct td_input_summary *in, enum td_decode_result r)
     }
 }
 
-/* analyse_file reads one capture to its end (or to where it breaks) through the flow table.
+struct td_engine *td_engine_new(const struct td_pipeline_options *opts, struct td_report *report, FILE *errs)
+{
+    struct td_engine *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    e->opts = opts;
+    e->report = report;
+    e->errs = errs;
+    struct td_flow_callbacks cb = {
+        .ctx = e,
+        .on_open = on_open,
+        .on_data = on_data,
+        .on_gap = on_gap,
+        .on_tcp_flags = on_tcp_flags,
+        .on_close = on_close,
+    };
+    e->servers = td_server_table_new(TD_PIPELINE_MAX_SERVERS);
+    e->flows = e->servers != NULL ? td_flow_table_new(&opts->limits, &cb, opts->classify) : NULL;
+    if (e->flows == NULL) {
+        td_server_table_free(e->servers);
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void td_engine_begin_input(struct td_engine *e, const char *name)
+{
+    e->in = (struct td_input_summary){.path = name};
+    e->unknown_linktype = 0;
+    td_report_set_input_name(e->report, name);
+}
+
+void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
+{
+    struct td_input_summary *in = &e->in;
+    if (in->frames == 0) {
+        in->first_ts_ns = frame->ts_ns;
+    }
+    in->frames++;
+    in->bytes += frame->caplen;
+    in->last_ts_ns = frame->ts_ns;
+    struct td_segment seg;
+    enum td_decode_result dr = td_decode_frame(frame->linktype, frame->data, frame->caplen, &seg);
+    count_decode(in, dr);
+    if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
+        e->unknown_linktype = frame->linktype;
+    }
+    if (dr == TD_DECODE_TCP) {
+        td_flow_table_add(e->flows, &seg, frame->frame, frame->ts_ns);
+    }
+}
+
+void td_engine_tick(struct td_engine *e, int64_t now_ns)
+{
+    td_flow_table_expire(e->flows, now_ns);
+}
+
+void td_engine_end_input(struct td_engine *e, const struct td_engine_input *end)
+{
+    struct td_input_summary *in = &e->in;
+    if (in->unknown_link > 0) {
+        const char *name = td_linktype_name(e->unknown_linktype);
+        fprintf(e->errs,
+                "tlsdiag: note: %s: %llu frame%s of link type %u (%s) skipped: tlsdiag decodes Ethernet, Linux cooked "
+                "(SLL, SLL2), raw IP, BSD loopback and PPP; re-export the capture with one of these link types\n",
+                in->path, (unsigned long long)in->unknown_link, in->unknown_link == 1 ? "" : "s",
+                e->unknown_linktype, name != NULL ? name : "unknown");
+    }
+    /* Connections do not span inputs: frame numbers restart with each file. */
+    td_flow_table_flush(e->flows);
+    finish_servers(e, in->path);
+    uint32_t linktypes[MAX_LINKTYPES];
+    in->num_linktypes = end->num_linktypes < MAX_LINKTYPES ? end->num_linktypes : MAX_LINKTYPES;
+    for (size_t i = 0; i < in->num_linktypes; i++) {
+        linktypes[i] = end->linktypes[i];
+    }
+    in->linktypes = linktypes;
+    in->format = end->format;
+    in->error = end->error;
+    td_report_add_input(e->report, in);
+    e->input_index++;
+}
+
+const struct td_input_summary *td_engine_input(const struct td_engine *e)
+{
+    return &e->in;
+}
+
+uint64_t td_engine_active_flows(const struct td_engine *e)
+{
+    return td_flow_table_active(e->flows);
+}
+
+const struct td_flow_stats *td_engine_flow_stats(const struct td_engine *e)
+{
+    return td_flow_table_stats(e->flows);
+}
+
+bool td_engine_out_of_memory(const struct td_engine *e)
+{
+    return e->out_of_memory;
+}
+
+void td_engine_free(struct td_engine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    td_flow_table_free(e->flows);
+    td_server_table_free(e->servers);
+    free(e);
+}
+
+/* The progress line is fed every this many frames (+1): reading the clock per frame would cost more than the
+ * frame. */
+#define PROGRESS_EVERY_FRAMES 1023u
+
+static uint64_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+}
+
+/* analyse_file reads one capture to its end (or to where it breaks) through the engine.
  * Returns false when the file could not be opened as a capture (err says why). */
-static bool analyse_file(struct run *run, struct td_flow_table *flows, const char *path, bool from_dir,
-                         struct td_pipeline_result *result)
+static bool analyse_file(struct run *run, const char *path, bool from_dir, struct td_pipeline_result *result)
 {
     struct td_error err = {0};
     struct td_reader *reader = NULL;
@@ -187,63 +328,42 @@ static bool analyse_file(struct run *run, struct td_flow_table *flows, const cha
             run->skipped++; /* READMEs, keys, scripts next to captures: not worth a line each */
             return true;
         }
+        td_progress_clear(run->engine->opts->progress);
         fprintf(run->errs, "tlsdiag: %s\n", err.msg);
         result->inputs_failed++;
         return false;
     }
-
-    struct td_input_summary in = {.path = path, .first_ts_ns = 0, .last_ts_ns = 0};
-    uint32_t linktypes[MAX_LINKTYPES];
+    td_engine_begin_input(run->engine, path);
+    struct td_progress *progress = run->engine->opts->progress;
+    td_progress_file(progress, path);
     struct td_frame frame;
     enum td_reader_status st;
-    uint32_t unknown_linktype = 0; /* the first link type we could not decode, for the note below */
     while ((st = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
-        if (in.frames == 0) {
-            in.first_ts_ns = frame.ts_ns;
-        }
-        in.frames++;
-        in.bytes += frame.caplen;
-        in.last_ts_ns = frame.ts_ns;
-        struct td_segment seg;
-        enum td_decode_result dr = td_decode_frame(frame.linktype, frame.data, frame.caplen, &seg);
-        count_decode(&in, dr);
-        if (dr == TD_DECODE_UNKNOWN_LINK && in.unknown_link == 1) {
-            unknown_linktype = frame.linktype;
-        }
-        if (dr == TD_DECODE_TCP) {
-            td_flow_table_add(flows, &seg, frame.frame, frame.ts_ns);
+        td_engine_frame(run->engine, &frame);
+        if (progress != NULL && (frame.frame & PROGRESS_EVERY_FRAMES) == 0) {
+            td_progress_update(progress, td_reader_offset(reader), td_progress_now_ns());
         }
     }
+    td_progress_file_done(progress, file_size(path));
+    td_progress_clear(progress);
+    struct td_engine_input end = {.format = td_reader_format_name(reader)};
     if (st == TD_READ_ERROR) {
         fprintf(run->errs, "tlsdiag: %s\n", err.msg);
-        in.error = err.msg;
+        end.error = err.msg;
         result->inputs_partial++;
     } else {
         result->inputs_read++;
     }
-    if (in.unknown_link > 0) {
-        const char *name = td_linktype_name(unknown_linktype);
-        fprintf(run->errs,
-                "tlsdiag: note: %s: %llu frame%s of link type %u (%s) skipped: tlsdiag decodes Ethernet, Linux cooked "
-                "(SLL, SLL2), raw IP, BSD loopback and PPP; re-export the capture with one of these link types\n",
-                path, (unsigned long long)in.unknown_link, in.unknown_link == 1 ? "" : "s", unknown_linktype,
-                name != NULL ? name : "unknown");
-    }
-    /* Connections do not span files: frame numbers restart with each file. */
-    td_flow_table_flush(flows);
-    finish_servers(run, path);
-
+    uint32_t linktypes[MAX_LINKTYPES];
     size_t n = td_reader_num_linktypes(reader);
-    in.num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;
-    for (size_t i = 0; i < in.num_linktypes; i++) {
+    end.num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;
+    for (size_t i = 0; i < end.num_linktypes; i++) {
         linktypes[i] = td_reader_linktype_at(reader, i);
     }
-    in.linktypes = linktypes;
-    in.format = td_reader_format_name(reader);
-    td_report_add_input(run->report, &in);
-    run->input_index++;
-    result->frames += in.frames;
-    result->bytes += in.bytes;
+    end.linktypes = linktypes;
+    result->frames += td_engine_input(run->engine)->frames;
+    result->bytes += td_engine_input(run->engine)->bytes;
+    td_engine_end_input(run->engine, &end);
     td_reader_free(reader);
     return true;
 }
@@ -256,25 +376,27 @@ static int compare_names(const void *a, const void *b)
 /* Bound on directory recursion: symlink loops and pathological trees must not recurse without end. */
 #define MAX_DIR_DEPTH 16
 
-static void analyse_path(struct run *run, struct td_flow_table *flows, const char *path, bool from_dir, int depth,
-                         struct td_pipeline_result *result)
+static void analyse_path(struct run *run, const char *path, bool from_dir, int depth, struct td_pipeline_result *result)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
+        td_progress_clear(run->engine->opts->progress);
         fprintf(run->errs, "tlsdiag: %s: %s; check the path and permissions\n", path, strerror(errno));
         result->inputs_failed++;
         return;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        (void)analyse_file(run, flows, path, from_dir, result);
+        (void)analyse_file(run, path, from_dir, result);
         return;
     }
     if (depth >= MAX_DIR_DEPTH) {
+        td_progress_clear(run->engine->opts->progress);
         fprintf(run->errs, "tlsdiag: note: %s: not descending more than %d directories deep\n", path, MAX_DIR_DEPTH);
         return;
     }
     DIR *dir = opendir(path);
     if (dir == NULL) {
+        td_progress_clear(run->engine->opts->progress);
         fprintf(run->errs, "tlsdiag: %s: %s; check the permissions\n", path, strerror(errno));
         result->inputs_failed++;
         return;
@@ -290,7 +412,7 @@ static void analyse_path(struct run *run, struct td_flow_table *flows, const cha
             size_t ncap = cap ? cap * 2 : 32;
             char **bigger = realloc(names, ncap * sizeof(*names));
             if (bigger == NULL) {
-                run->out_of_memory = true;
+                run->engine->out_of_memory = true;
                 break;
             }
             names = bigger;
@@ -299,7 +421,7 @@ static void analyse_path(struct run *run, struct td_flow_table *flows, const cha
         size_t len = strlen(path) + 1 + strlen(de->d_name) + 1;
         names[num] = malloc(len);
         if (names[num] == NULL) {
-            run->out_of_memory = true;
+            run->engine->out_of_memory = true;
             break;
         }
         size_t dir_len = strlen(path);
@@ -314,43 +436,70 @@ static void analyse_path(struct run *run, struct td_flow_table *flows, const cha
         qsort(names, num, sizeof(*names), compare_names);
     }
     for (size_t i = 0; i < num; i++) {
-        if (!run->out_of_memory) {
-            analyse_path(run, flows, names[i], true, depth + 1, result);
+        if (!run->engine->out_of_memory) {
+            analyse_path(run, names[i], true, depth + 1, result);
         }
         free(names[i]);
     }
     free(names);
 }
 
+static void measure(const char *path, int depth, uint64_t *bytes, size_t *files)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        return;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        *bytes += S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+        (*files)++;
+        return;
+    }
+    DIR *dir = depth < MAX_DIR_DEPTH ? opendir(path) : NULL;
+    if (dir == NULL) {
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        char child[4096];
+        int n = snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
+        if (n > 0 && (size_t)n < sizeof(child)) {
+            measure(child, depth + 1, bytes, files);
+        }
+    }
+    closedir(dir);
+}
+
+void td_pipeline_measure(char *const *paths, size_t num_paths, uint64_t *bytes, size_t *files)
+{
+    *bytes = 0;
+    *files = 0;
+    for (size_t i = 0; i < num_paths; i++) {
+        measure(paths[i], 0, bytes, files);
+    }
+}
+
 enum td_err td_pipeline_run(const struct td_pipeline_options *opts, char *const *paths, size_t num_paths,
                             struct td_report *report, FILE *errs, struct td_pipeline_result *result,
                             struct td_flow_stats *flow_stats)
 {
-    struct run run = {.opts = opts, .report = report, .errs = errs};
-    struct td_flow_callbacks cb = {
-        .ctx = &run,
-        .on_open = on_open,
-        .on_data = on_data,
-        .on_gap = on_gap,
-        .on_tcp_flags = on_tcp_flags,
-        .on_close = on_close,
-    };
     memset(result, 0, sizeof(*result));
-    run.servers = td_server_table_new(TD_PIPELINE_MAX_SERVERS);
-    struct td_flow_table *flows = run.servers != NULL ? td_flow_table_new(&opts->limits, &cb, opts->classify) : NULL;
-    if (flows == NULL) {
-        td_server_table_free(run.servers);
+    struct run run = {.engine = td_engine_new(opts, report, errs), .errs = errs};
+    if (run.engine == NULL) {
         return TD_ERR_RESOURCE;
     }
-    for (size_t i = 0; i < num_paths && !run.out_of_memory; i++) {
-        analyse_path(&run, flows, paths[i], false, 0, result);
+    for (size_t i = 0; i < num_paths && !run.engine->out_of_memory; i++) {
+        analyse_path(&run, paths[i], false, 0, result);
     }
     if (run.skipped > 0) {
         fprintf(errs, "tlsdiag: note: skipped %zu file%s that %s not captures\n", run.skipped,
                 run.skipped == 1 ? "" : "s", run.skipped == 1 ? "is" : "are");
     }
-    *flow_stats = *td_flow_table_stats(flows);
-    td_flow_table_free(flows);
-    td_server_table_free(run.servers);
-    return run.out_of_memory ? TD_ERR_RESOURCE : TD_OK;
+    *flow_stats = *td_engine_flow_stats(run.engine);
+    bool oom = run.engine->out_of_memory;
+    td_engine_free(run.engine);
+    return oom ? TD_ERR_RESOURCE : TD_OK;
 }

@@ -49,7 +49,8 @@ struct td_report_pending {
     uint64_t first_frame, id;
     json_t *json;              /* the connection object, or NULL when neither a JSON report nor a summary is made */
     json_t *findings;          /* owned reference: the "findings" array (inside json when json is set) */
-    json_t *event;             /* the NDJSON event, or NULL without an event stream */
+    const struct td_flow_info *info;   /* for the event, built at the end with the findings (valid until then) */
+    const struct td_tls_facts *facts;
     bool match[TD_SEVERITY_ERROR + 2]; /* filter verdict by its most severe finding: [0] none, [1 + severity] */
 };
 
@@ -57,6 +58,7 @@ struct td_report {
     struct td_report_options opts;
     struct td_json_ctx ctx;
     json_t *inputs;            /* array of input objects, in the order they were added */
+    size_t num_inputs;
     char *input_name;          /* the input being read (events name it) */
     struct td_report_pending pending;
     FILE *spool;               /* listed connections' JSON, in arrival order (an unlinked temporary file) */
@@ -95,6 +97,8 @@ const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len);
  * counted in ctx and left out). */
 json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
                            const struct td_tls_facts *facts);
+/* td_json_outcome builds a connection's "outcome" object (result, frame, by, alert, after, text). */
+json_t *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f);
 /* td_json_input converts one input summary; returns a new reference. */
 json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in);
 /* td_json_totals and td_json_limits build the top-level "totals" and "limits" objects. */

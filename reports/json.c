@@ -946,7 +946,7 @@ const char *td_outcome_name(enum td_outcome o)
     return "not_tls";
 }
 
-static json_t *outcome_obj(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f)
+json_t *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f)
 {
     char buf[NAME_BUF_LEN], text[512];
     json_t *o = json_object();
@@ -1014,7 +1014,7 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     td_json_set(ctx, proto, "master",
                 master_len != 0 ? json_stringn(info->master_protocol, master_len) : json_null());
     td_json_set(ctx, o, "protocol", proto);
-    td_json_set(ctx, o, "outcome", outcome_obj(ctx, info, f));
+    td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
     td_json_set(ctx, o, "tcp", tcp_obj(ctx, info, sw));
     td_json_set(ctx, o, "tls", f->is_tls ? tls_obj(ctx, f) : json_null());
     json_t *tl = json_array();

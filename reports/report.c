@@ -4,15 +4,30 @@
  * target in one step, so a reader sees either the old file or the complete new one) and the human summary. */
 #include "internal.h"
 
+#include "events.h"
+#include "filter.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as
  * "12.345" rather than the 17-digit binary expansion. */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
+
+static int64_t wall_clock_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        return 0;
+    }
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void write_event(struct td_report *r, json_t *event);
 
 struct td_report *td_report_new(const struct td_report_options *opts)
 {
@@ -37,7 +52,17 @@ void td_report_add_input(struct td_report *r, const struct td_input_summary *in)
         return;
     }
     td_json_append(&r->ctx, r->inputs, td_json_input(&r->ctx, in));
+    if (r->opts.events != NULL) {
+        td_report_end_connection(r);
+        json_t *ev = td_event_input(&r->ctx, wall_clock_ns(), TD_EVENT_INPUT_FINISHED, r->num_inputs, in);
+        if (ev != NULL) {
+            write_event(r, ev);
+        }
+        json_decref(ev);
+    }
+    r->num_inputs++;
 }
+
 
 void td_report_set_input_name(struct td_report *r, const char *name)
 {
@@ -49,6 +74,44 @@ void td_report_set_input_name(struct td_report *r, const char *name)
     if (name != NULL && r->input_name == NULL) {
         r->ctx.failures++;
     }
+    if (r->opts.events != NULL && name != NULL) {
+        struct td_input_summary in = {.path = name};
+        json_t *ev = td_event_input(&r->ctx, wall_clock_ns(), TD_EVENT_INPUT_STARTED, r->num_inputs, &in);
+        if (ev != NULL) {
+            write_event(r, ev);
+        }
+        json_decref(ev);
+    }
+}
+
+void td_report_set_events(struct td_report *r, FILE *f)
+{
+    if (r != NULL) {
+        r->opts.events = f;
+        r->events_failed = false; /* a new stream gets a new chance */
+    }
+}
+
+void td_report_stats_event(struct td_report *r, const struct td_event_stats *s)
+{
+    if (r == NULL || s == NULL || r->opts.events == NULL) {
+        return;
+    }
+    struct td_event_stats full = *s;
+    full.connections = r->totals.listed;
+    for (int i = 0; i <= (int)TD_SEVERITY_ERROR; i++) {
+        full.findings[i] = r->totals.findings[i];
+    }
+    json_t *ev = td_event_stats(&r->ctx, &full);
+    if (ev != NULL) {
+        write_event(r, ev);
+    }
+    json_decref(ev);
+}
+
+uint64_t td_report_rss_bytes(void)
+{
+    return td_event_rss_bytes();
 }
 
 static bool has_anomalies(const struct td_tls_facts *f)
@@ -96,20 +159,7 @@ static bool open_spool(struct td_report *r)
 static bool filter_match(const struct td_report *r, const struct td_flow_info *info, const struct td_tls_facts *facts,
                          int max_severity)
 {
-    (void)info; (void)facts; (void)max_severity;
-    return r->opts.filter == NULL; /* INTEGRATION PENDING */
-}
-
-static json_t *start_event(struct td_report *r, size_t input_index, const struct td_flow_info *info,
-                           const struct td_tls_facts *facts, json_t *findings)
-{
-    (void)r; (void)input_index; (void)info; (void)facts; (void)findings;
-    return NULL; /* INTEGRATION PENDING */
-}
-
-static void finish_event(struct td_report *r, json_t *event, json_t *findings)
-{
-    (void)r; (void)event; (void)findings;
+    return r->opts.filter == NULL || td_filter_match(r->opts.filter, info, facts, max_severity);
 }
 
 static int spool_write(const char *buffer, size_t size, void *data)
@@ -152,17 +202,6 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
     r->index_sorted = false;
 }
 
-static bool severity_from_name(const char *name, enum td_severity *out)
-{
-    for (int s = TD_SEVERITY_INFO; s <= (int)TD_SEVERITY_ERROR; s++) {
-        if (strcmp(name, td_severity_name((enum td_severity)s)) == 0) {
-            *out = (enum td_severity)s;
-            return true;
-        }
-    }
-    return false;
-}
-
 static int max_severity(json_t *findings)
 {
     int max = -1;
@@ -171,7 +210,7 @@ static int max_severity(json_t *findings)
     json_array_foreach(findings, i, f) {
         const char *name = json_string_value(json_object_get(f, "severity"));
         enum td_severity sev;
-        if (name != NULL && severity_from_name(name, &sev) && (int)sev > max) {
+        if (name != NULL && td_severity_parse(name, &sev) && (int)sev > max) {
             max = (int)sev;
         }
     }
@@ -204,14 +243,16 @@ void td_report_end_connection(struct td_report *r)
         if (p->json != NULL) {
             spool_connection(r, p);
         }
-        if (p->event != NULL) {
-            finish_event(r, p->event, p->findings);
-            write_event(r, p->event);
+        if (r->opts.events != NULL && p->info != NULL) {
+            json_t *event = td_event_connection(&r->ctx, r->input_name, p->input, p->info, p->facts, p->findings);
+            if (event != NULL) {
+                write_event(r, event);
+            }
+            json_decref(event);
         }
     }
     json_decref(p->json);
     json_decref(p->findings);
-    json_decref(p->event);
     memset(p, 0, sizeof(*p));
 }
 
@@ -259,9 +300,8 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
         memset(p, 0, sizeof(*p));
         return;
     }
-    if (r->opts.events != NULL) {
-        p->event = start_event(r, input_index, info, facts, p->findings);
-    }
+    p->info = info;
+    p->facts = facts;
 }
 
 /* add_to_findings appends f to a findings array, or merges it into the finding of the same rule already there.
@@ -642,7 +682,6 @@ void td_report_free(struct td_report *r)
     }
     json_decref(r->pending.json);
     json_decref(r->pending.findings);
-    json_decref(r->pending.event);
     if (r->spool != NULL) {
         (void)fclose(r->spool);
     }

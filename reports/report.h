@@ -46,6 +46,26 @@ struct td_report_options {
 
 struct td_report;
 
+/* Counters for a statistics event (td_report_stats_event). */
+struct td_event_stats {
+    int64_t time_ns;             /* when they were taken, ns since the epoch (@timestamp) */
+    const char *input;           /* interface or capture file name; NULL: left out */
+    bool live;                   /* input is an interface (also written as observer.ingress.interface.name) */
+    uint64_t packets;            /* frames read */
+    uint64_t bytes;              /* captured bytes of those frames */
+    bool has_drops;              /* the two drop counters are known (pcap_stats on a live capture) */
+    uint64_t packets_dropped_kernel;    /* pcap_stats ps_drop */
+    uint64_t packets_dropped_interface; /* pcap_stats ps_ifdrop */
+    uint64_t flows_active;       /* flows in the table now */
+    uint64_t flows_total;        /* flows opened */
+    uint64_t flows_evicted;      /* closed early at max_flows */
+    uint64_t connections;        /* connection events reported */
+    uint64_t findings[TD_SEVERITY_ERROR + 1]; /* by enum td_severity */
+    uint64_t rss_bytes;          /* resident memory (td_event_rss_bytes); 0: unknown, left out */
+    int64_t uptime_ns;           /* since the run started */
+};
+
+
 /* td_report_new returns a report or NULL on allocation failure. opts is copied (strings must outlive it). */
 TD_MUST_USE struct td_report *td_report_new(const struct td_report_options *opts);
 /* td_report_add_input records one input file's summary (call after the file was read). */
@@ -56,7 +76,8 @@ void td_report_set_input_name(struct td_report *r, const char *name);
 /* td_report_add_connection converts one finished connection now (nothing is kept pointing at info or facts
  * after the call). input_index: which input file (0-based) it came from. Its findings follow
  * (td_report_add_finding); td_report_end_connection, the next td_report_add_connection or td_report_finish
- * ends it: then it is filtered, written to the spool and to the event stream, and forgotten. */
+ * ends it: then it is filtered, written to the spool and to the event stream, and forgotten. With an event
+ * stream, info and facts must stay valid until that end (the event is built then, with the findings). */
 void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
                               const struct td_tls_facts *facts);
 /* td_report_end_connection streams out the connection added last (see above); does nothing when none is open. */
@@ -69,6 +90,14 @@ void td_report_add_finding(struct td_report *r, const struct td_finding *f);
 void td_report_add_server(struct td_report *r, size_t input_index, const struct td_server_facts *s);
 /* td_report_add_server_finding attaches a server rule's finding to the server added last. */
 void td_report_add_server_finding(struct td_report *r, const struct td_finding *f);
+
+/* td_report_set_events switches the event stream to f (after SIGHUP reopened the file; NULL: stop events). */
+void td_report_set_events(struct td_report *r, FILE *f);
+/* td_report_stats_event writes a statistics event. The caller fills the capture and flow counters; the
+ * report adds the connections and findings it reported. */
+void td_report_stats_event(struct td_report *r, const struct td_event_stats *s);
+/* td_report_rss_bytes: this process's resident memory (0 when unknown). */
+uint64_t td_report_rss_bytes(void);
 
 /* td_report_finish writes the JSON report (atomically) and the summary. Returns TD_OK or TD_ERR_IO with err. */
 TD_MUST_USE enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *flows,

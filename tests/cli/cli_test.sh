@@ -210,5 +210,48 @@ else
   fail "editcap is not installed (apt-get install tshark): the pcapng and NetMon error cases did not run"
 fi
 
+# Batch review: filters decide what is listed (totals still count everything); events stream one ECS line per
+# listed connection plus an input started/finished pair per file; bad filter values are usage errors.
+expect 0 "" -- --json "$tmp/all.json" -q "$root/samples"
+expect 0 "" -- --failures-only --events "$tmp/fail.ndjson" --json "$tmp/fail.json" -q "$root/samples"
+expect 0 "" -- --min-severity error --json "$tmp/err.json" -q "$root/samples"
+expect 0 "" -- --sni 'NO-SUCH-*.invalid' --json "$tmp/none.json" -q "$root/samples"
+expect 0 "" -- --server :1 --server ':443' --json "$tmp/port.json" -q "$root/samples"
+if ! /usr/bin/python3 - "$tmp" <<'PY'
+import json, sys
+t = sys.argv[1]
+load = lambda n: json.load(open(f"{t}/{n}"))
+every, fail, err, none, port = (load(n) for n in ("all.json", "fail.json", "err.json", "none.json", "port.json"))
+conns = every["connections"]
+ok = lambda c: c["outcome"]["result"] in ("established", "resumed")
+sev = lambda c: {f["severity"] for f in c["findings"]}
+want_fail = [c["id"] for c in conns if (c["tls"] is not None and not ok(c)) or "error" in sev(c)]
+assert [c["id"] for c in fail["connections"]] == want_fail and 0 < len(want_fail) < len(conns), "failures-only"
+assert [c["id"] for c in err["connections"]] == [c["id"] for c in conns if "error" in sev(c)], "min-severity"
+assert none["connections"] == [] and none["totals"]["connections_listed"] == 0, "sni"
+assert none["totals"]["connections"] == every["totals"]["connections"], "totals count every connection"
+assert all(c["server"]["port"] == 443 for c in port["connections"]), "server :443"
+assert fail["totals"]["connections_listed"] == len(want_fail)
+lines = [json.loads(l) for l in open(f"{t}/fail.ndjson")]
+conn_events = [e for e in lines if e["event"]["dataset"] == "tlsdiag.connection"]
+assert len(conn_events) == len(want_fail), (len(conn_events), len(want_fail))
+assert all(e["event"]["outcome"] in ("failure", "unknown") or e["event"]["kind"] == "alert" for e in conn_events)
+inputs = [e for e in lines if e["event"]["dataset"] == "tlsdiag.input"]
+assert len(inputs) == 2 * len(every["inputs"]), "an input started/finished pair per file"
+for e in conn_events:
+    assert e["source"]["ip"] and e["destination"]["port"] > 0 and e["@timestamp"]
+PY
+then
+  fail "filters or events: the reports do not agree with the unfiltered one (see above)"
+fi
+expect 2 "tlsdiag: --server \"example.com\".*DNS.*--sni" -- --server example.com "$root/samples"
+expect 2 "min-severity.*'fatal'" -- --min-severity fatal "$root/samples"
+expect 2 "both want standard output" -- --json - --events - "$root/samples"
+expect 5 "events.*no-such-dir" -- --events "$tmp/no-such-dir/e.ndjson" "$root/samples"
+# The progress line is off when stderr is not a terminal, and --progress forces it (written with \r).
+expect 0 "" -- -q "$root/samples/tls13.pcap" "$root/samples/tls12-ecdhe.pcap"
+if [ -s "$tmp/err" ]; then fail "a run without a terminal wrote to stderr: $(head -c 200 "$tmp/err")"; fi
+expect 0 "" -- -q --progress "$root/samples/tls13.pcap" "$root/samples/tls12-ecdhe.pcap"
+
 echo "$failures failures"
 [ "$failures" -eq 0 ]

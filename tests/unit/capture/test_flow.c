@@ -602,6 +602,36 @@ static void test_idle_timeout(void)
     td_flow_table_free(t);
 }
 
+/* td_flow_table_expire: a quiet link (no packets) still ends idle flows when the clock advances; active ones
+ * stay. */
+static void test_expire_without_packets(void)
+{
+    struct rec r;
+    struct td_limits l = td_limits_default();
+    l.idle_timeout_ns = 10ull * 1000000000ull;
+    struct td_flow_table *t = table_new(&r, &l);
+    struct ep srv = SRV;
+    struct ep c2 = CLI;
+    c2.port = 50001;
+    struct td_segment a = c2s(S, 100, 0, NULL);
+    struct td_segment b = mk(c2, srv, S, 100, 0, NULL);
+    td_flow_table_add(t, &a, 1, 0);
+    td_flow_table_add(t, &b, 2, 5000000000);
+    CU_ASSERT_EQUAL(td_flow_table_active(t), 2);
+    td_flow_table_expire(t, 10000000000); /* exactly 10 s idle: not over */
+    CU_ASSERT_EQUAL(r.num_closed, 0);
+    td_flow_table_expire(t, 14000000000);
+    CU_ASSERT_EQUAL(r.num_closed, 1);
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_IDLE);
+    CU_ASSERT_EQUAL(r.closed[1].first_frame, 1);
+    CU_ASSERT_EQUAL(td_flow_table_active(t), 1);
+    td_flow_table_expire(t, 16000000000);
+    CU_ASSERT_EQUAL(r.num_closed, 2);
+    CU_ASSERT_EQUAL(r.closed[2].first_frame, 2);
+    CU_ASSERT_EQUAL(td_flow_table_active(t), 0);
+    td_flow_table_free(t);
+}
+
 static void test_fast_open(void)
 {
     struct rec r;
@@ -962,6 +992,7 @@ static CU_TestInfo tests[] = {
     {"SYN+ACK first, RST", test_synack_first_and_rst},
     {"eviction and flush order", test_eviction},
     {"idle timeout", test_idle_timeout},
+    {"expire without packets", test_expire_without_packets},
     {"TCP fast open", test_fast_open},
     {"re-anchor on data beyond any window", test_reanchor_on_data_beyond_window},
     {"snaplen", test_snaplen},

@@ -870,6 +870,63 @@ static void test_time_format(void)
     (void)unlink(path);
 }
 
+/* Connections are streamed to a spool file and the report is written from it, sorted: many connections
+ * added in reverse frame order come out in frame order with their own findings, and an unusable TMPDIR is a
+ * clear I/O error, not a partial report. */
+static void test_spool(void)
+{
+    char path[256];
+    path_in_tmp(path, sizeof(path), "spool.json");
+    struct td_report_options opts = {.json_path = path};
+    struct td_report *r = td_report_new(&opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    enum { N = 3000 };
+    for (uint64_t i = N; i >= 1; i--) {
+        struct td_flow_info info = make_info(i, i * 10, i * 10 + 5);
+        struct td_tls_facts f;
+        facts_init(&f);
+        f.outcome = TD_OUTCOME_INCOMPLETE;
+        td_report_add_connection(r, 0, &info, &f);
+    }
+    struct td_error err = {0};
+    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
+    td_report_free(r);
+    json_t *root = load(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    json_t *conns = json_object_get(root, "connections");
+    CU_ASSERT_EQUAL(json_array_size(conns), N);
+    bool ordered = true;
+    for (size_t i = 0; i < json_array_size(conns); i++) {
+        json_t *c = json_array_get(conns, i);
+        ordered = ordered && json_integer_value(json_object_get(c, "first_frame")) == (json_int_t)((i + 1) * 10) &&
+                  json_integer_value(json_object_get(c, "id")) == (json_int_t)(i + 1);
+    }
+    CU_ASSERT_TRUE(ordered);
+    CU_ASSERT_EQUAL(i_at(root, "totals.connections_listed"), N);
+    json_decref(root);
+    (void)unlink(path);
+
+    const char *old = getenv("TMPDIR");
+    char *saved = old != NULL ? strdup(old) : NULL;
+    setenv("TMPDIR", "/nonexistent-tlsdiag-test", 1);
+    r = td_report_new(&opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    struct td_flow_info info = make_info(1, 1, 2);
+    struct td_tls_facts f;
+    facts_init(&f);
+    td_report_add_connection(r, 0, &info, &f);
+    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "TMPDIR"));
+    td_report_free(r);
+    if (saved != NULL) {
+        setenv("TMPDIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TMPDIR");
+    }
+    CU_ASSERT_EQUAL(access(path, F_OK), -1); /* no report written */
+}
+
 /* An encrypted alert ends the handshake: never guessed, reported as "encrypted". */
 static void test_encrypted_alert(void)
 {
@@ -1003,6 +1060,7 @@ static CU_TestInfo tests[] = {
     {"time_format", test_time_format},
     {"encrypted_alert", test_encrypted_alert},
     {"finding_merge", test_finding_merge},
+    {"spool", test_spool},
     CU_TEST_INFO_NULL,
 };
 
