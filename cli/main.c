@@ -9,6 +9,8 @@
 
 #include "exit_codes.h"
 #include "../reports/filter.h"
+#include "../capture/evidence.h"
+#include "live_run.h"
 #include "pipeline.h"
 #include "progress.h"
 #include "rules_cmd.h"
@@ -17,6 +19,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: tlsdiag [OPTIONS] FILE|DIR...\n"
+            "       tlsdiag live [-i IFACE] [-f BPF] [LIVE OPTIONS] [OPTIONS]\n"
             "       tlsdiag rules [--rules DIR] [list | explain ID | fields]\n"
             "Passive TLS failure analyzer: reads captures (pcap, pcapng, NetMon 2.x .cap, gzip-compressed),\n"
             "reassembles TCP, dissects every TLS handshake and reports what happened, with frame numbers.\n"
@@ -35,6 +38,7 @@ static void usage(FILE *out)
             "      --failures-only      list only failed handshakes and connections with an error finding\n"
             "      --min-severity LEVEL list only connections with a finding of at least info|warning|error\n"
             "      --progress, --no-progress  progress line on stderr (default: when stderr is a terminal)\n"
+            "      --evidence DIR       write the frames of every failed connection to DIR/<input>-<frame>-...pcap\n"
             "  -r, --rules DIR          also load the *.rules files of DIR (docs/RULES.md)\n"
             "      --no-rules           report facts only, no diagnosis\n"
             "      --no-classify        do not run nDPI protocol classification\n"
@@ -49,12 +53,25 @@ static void usage(FILE *out)
             "  -V, --version            print the version\n"
             "Limits are described in docs/SECURITY.md; the report counts each one that was hit.\n"
             "\n"
+            "Live options (tlsdiag live; events go to stdout unless --events FILE; stop with SIGINT or SIGTERM,\n"
+            "SIGHUP reopens the --events file after log rotation):\n"
+            "  -i, --interface IFACE    capture on IFACE (default: any)\n"
+            "  -f, --filter BPF         capture filter (default: tcp)\n"
+            "      --snaplen N          bytes kept per packet (default %u)\n"
+            "      --buffer-size MB     kernel capture buffer (default %u)\n"
+            "      --promisc            put the interface in promiscuous mode (a span port needs it)\n"
+            "  -Z, --user USER          drop root for USER once the capture is open\n"
+            "      --stats-interval S   a statistics event every S seconds (default 60; 0: only at the end)\n"
+            "\n"
             "Exit codes: 0 all inputs analysed; 2 usage error; 3 no input could be read; 4 some input was\n"
             "unreadable or broke mid-way (the report covers what was read); 5 the report could not be written;\n"
-            "6 out of memory or internal error; 7 a rule file has an error or cannot be read.\n",
+            "6 out of memory or internal error; 7 a rule file has an error or cannot be read.\n"
+            "Live: 0 stopped by a signal; 2 bad interface, filter or user; 3 the capture could not be opened\n"
+            "(permission: run as root or give the binary CAP_NET_RAW,CAP_NET_ADMIN); 4 the capture broke.\n",
             TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE,
             TD_DEFAULT_MAX_CONN_ARENA_BYTES, TD_DEFAULT_MAX_RECORDS_PER_CHUNK,
-            (unsigned long long)(TD_DEFAULT_IDLE_TIMEOUT_NS / 1000000000ull));
+            (unsigned long long)(TD_DEFAULT_IDLE_TIMEOUT_NS / 1000000000ull), TD_LIVE_DEFAULT_SNAPLEN,
+            TD_LIVE_DEFAULT_BUFFER_MB);
 }
 
 /* parse_u32 reads a decimal option value in [min, max]. */
@@ -88,10 +105,24 @@ enum {
     OPT_MIN_SEVERITY,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_EVIDENCE,
+    OPT_SNAPLEN,
+    OPT_BUFFER_SIZE,
+    OPT_PROMISC,
+    OPT_STATS_INTERVAL,
 };
 
 /* One year: a longer idle timeout is "never", which 0 already says. */
 #define MAX_IDLE_TIMEOUT_S (366u * 24u * 3600u)
+
+/* Live statistics events, by default once a minute. */
+#define DEFAULT_STATS_INTERVAL_S 60u
+
+static bool is_live_option(int ch)
+{
+    return ch == 'i' || ch == 'f' || ch == 'Z' || ch == OPT_SNAPLEN || ch == OPT_BUFFER_SIZE || ch == OPT_PROMISC ||
+           ch == OPT_STATS_INTERVAL;
+}
 
 /* Everything the command line chose. */
 struct cli {
@@ -102,6 +133,9 @@ struct cli {
     const char *events_path;   /* NULL: no events; "-": stdout */
     int progress;              /* -1 auto (stderr is a terminal), 0 off, 1 on */
     struct td_filter *filter;
+    const char *evidence_dir;  /* --evidence */
+    bool live;                 /* tlsdiag live */
+    struct td_live_run_options live_opts;
 };
 
 /* open_events opens the NDJSON stream: stdout, or FILE appended to (a log that is rotated and reopened). */
@@ -118,6 +152,19 @@ static FILE *open_events(const char *path)
     return f;
 }
 
+/* close_events closes the event file (not stdout); false (said on stderr) when its last writes failed. */
+static bool close_events(FILE *events)
+{
+    if (events == NULL || events == stdout) {
+        return true;
+    }
+    if (fclose(events) != 0) {
+        fprintf(stderr, "tlsdiag: --events: writing the event file failed: %s\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 /* run analyses the inputs with the loaded rules and writes the report; returns the exit status. */
 static int run(struct cli *cli, char *const *paths, size_t num_paths)
 {
@@ -129,10 +176,40 @@ static int run(struct cli *cli, char *const *paths, size_t num_paths)
         }
         cli->ropts.events = events;
     }
+    struct td_evidence *evidence = NULL;
+    if (cli->evidence_dir != NULL) {
+        struct td_evidence_options eo = {.dir = cli->evidence_dir};
+        struct td_error err = {0};
+        if (td_evidence_new(&eo, &evidence, &err) != TD_OK) {
+            fprintf(stderr, "tlsdiag: --evidence: %s\n", err.msg);
+            close_events(events);
+            return err.code == TD_ERR_USAGE ? TD_EXIT_USAGE : TD_EXIT_INTERNAL;
+        }
+        cli->popts.evidence = evidence;
+    }
     struct td_report *report = td_report_new(&cli->ropts);
     if (report == NULL) {
         fprintf(stderr, "tlsdiag: out of memory\n");
+        td_evidence_free(evidence);
+        close_events(events);
         return TD_EXIT_INTERNAL;
+    }
+    if (cli->live) {
+        struct td_flow_stats flow_stats = {0};
+        int status = td_live_run(&cli->popts, &cli->live_opts, report, &events, stderr, &flow_stats);
+        if (status == TD_EXIT_ANALYSED || status == TD_EXIT_PARTIAL_INPUT) {
+            struct td_error err = {0};
+            if (td_report_finish(report, &flow_stats, &cli->popts.limits, &err) != TD_OK) {
+                fprintf(stderr, "tlsdiag: %s\n", err.msg);
+                status = err.code == TD_ERR_IO ? TD_EXIT_OUTPUT : TD_EXIT_INTERNAL;
+            }
+        }
+        td_report_free(report);
+        td_evidence_free(evidence);
+        if (!close_events(events) && status == TD_EXIT_ANALYSED) {
+            status = TD_EXIT_OUTPUT;
+        }
+        return status;
     }
     bool show = cli->progress == 1 || (cli->progress == -1 && td_progress_is_terminal(stderr));
     struct td_progress *progress = NULL;
@@ -166,8 +243,8 @@ static int run(struct cli *cli, char *const *paths, size_t num_paths)
         }
     }
     td_report_free(report);
-    if (events != NULL && events != stdout && fclose(events) != 0 && status == TD_EXIT_ANALYSED) {
-        fprintf(stderr, "tlsdiag: --events: closing '%s' failed: %s\n", cli->events_path, strerror(errno));
+    td_evidence_free(evidence);
+    if (!close_events(events) && status == TD_EXIT_ANALYSED) {
         status = TD_EXIT_OUTPUT;
     }
     return status;
@@ -257,6 +334,14 @@ int main(int argc, char **argv)
         {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+        {"evidence", required_argument, NULL, OPT_EVIDENCE},
+        {"interface", required_argument, NULL, 'i'},
+        {"filter", required_argument, NULL, 'f'},
+        {"snaplen", required_argument, NULL, OPT_SNAPLEN},
+        {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+        {"promisc", no_argument, NULL, OPT_PROMISC},
+        {"user", required_argument, NULL, 'Z'},
+        {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
         {"quiet", no_argument, NULL, 'q'},
         {"all", no_argument, NULL, 'a'},
         {"no-classify", no_argument, NULL, OPT_NO_CLASSIFY},
@@ -281,10 +366,21 @@ int main(int argc, char **argv)
         .ropts = {.summary = stdout, .tool_version = TLSDIAG_VERSION},
         .use_rules = true,
         .progress = -1,
+        .live_opts = {.stats_interval_s = DEFAULT_STATS_INTERVAL_S},
     };
+    if (argc >= 2 && strcmp(argv[1], "live") == 0) {
+        cli.live = true; /* a capture named "live" is read as ./live */
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
     int status = TD_EXIT_USAGE;
     int ch;
-    while ((ch = getopt_long(argc, argv, "j:e:qar:hV", long_opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "j:e:qar:hVi:f:Z:", long_opts, NULL)) != -1) {
+        if (!cli.live && is_live_option(ch)) {
+            fprintf(stderr, "tlsdiag: %s is an option of 'tlsdiag live' (try --help)\n", argv[optind - 1]);
+            goto out;
+        }
         int lim = parse_limit(&cli.popts.limits, ch, optarg);
         if (lim < 0) {
             goto out;
@@ -323,6 +419,36 @@ int main(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_EVIDENCE:
+            cli.evidence_dir = optarg;
+            break;
+        case 'i':
+            cli.live_opts.live.iface = optarg;
+            break;
+        case 'f':
+            cli.live_opts.live.filter = optarg;
+            break;
+        case OPT_SNAPLEN:
+            if (!parse_u32("snaplen", optarg, 64, TD_LIVE_DEFAULT_SNAPLEN, &cli.live_opts.live.snaplen)) {
+                goto out;
+            }
+            break;
+        case OPT_BUFFER_SIZE:
+            if (!parse_u32("buffer-size", optarg, 1, TD_LIVE_MAX_BUFFER_MB, &cli.live_opts.live.buffer_mb)) {
+                goto out;
+            }
+            break;
+        case OPT_PROMISC:
+            cli.live_opts.live.promisc = true;
+            break;
+        case 'Z':
+            cli.live_opts.drop_user = optarg;
+            break;
+        case OPT_STATS_INTERVAL:
+            if (!parse_u32("stats-interval", optarg, 0, 86400, &cli.live_opts.stats_interval_s)) {
+                goto out;
+            }
+            break;
         case OPT_PROGRESS:
             cli.progress = 1;
             break;
@@ -342,9 +468,22 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (optind >= argc) {
+    if (cli.live && optind < argc) {
+        fprintf(stderr, "tlsdiag live: unexpected argument '%s' (the interface is given with -i)\n", argv[optind]);
+        goto out;
+    }
+    if (!cli.live && optind >= argc) {
         fprintf(stderr, "tlsdiag: no input: give one or more capture files or directories (try --help)\n");
         goto out;
+    }
+    if (cli.live) {
+        /* Live output is the event stream; the summary would wait for the end of the capture. */
+        cli.ropts.summary = NULL;
+        if (cli.events_path == NULL) {
+            cli.events_path = "-";
+        }
+        cli.live_opts.events_path = cli.events_path;
+        cli.progress = 0;
     }
     bool json_stdout = cli.ropts.json_path != NULL && strcmp(cli.ropts.json_path, "-") == 0;
     bool events_stdout = cli.events_path != NULL && strcmp(cli.events_path, "-") == 0;

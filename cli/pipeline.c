@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "../capture/decode.h"
+#include "../capture/evidence.h"
 #include "../capture/flow.h"
 #include "../capture/reader.h"
 #include "progress.h"
@@ -29,6 +30,7 @@ struct td_engine {
     struct td_input_summary in; /* the input being read */
     uint32_t unknown_linktype;  /* the first link type of this input we could not decode */
     int max_severity;           /* most severe finding of the connection being closed (-1: none) */
+    bool evidence_error_said;   /* the first failure to write an evidence file was reported on errs */
     bool out_of_memory;
 };
 
@@ -123,6 +125,34 @@ static void evaluate_connection(struct td_engine *run, const struct td_flow_info
     }
 }
 
+/* A failure worth an evidence file: a TLS handshake that did not complete, or any error finding. */
+static bool is_failure(const struct td_engine *e, const struct td_tls_facts *facts)
+{
+    bool failed_tls = facts->is_tls && facts->outcome != TD_OUTCOME_ESTABLISHED &&
+                      facts->outcome != TD_OUTCOME_RESUMED;
+    return failed_tls || e->max_severity == (int)TD_SEVERITY_ERROR;
+}
+
+/* keep_evidence writes the frames of a failed connection to its pcap (and names it in the report), or lets
+ * the collector forget them. */
+static void keep_evidence(struct td_engine *e, const struct td_flow_info *info, const struct td_tls_facts *facts)
+{
+    char path[TD_EVIDENCE_PATH_LEN];
+    struct td_error err = {0};
+    if (td_evidence_close(e->opts->evidence, info, is_failure(e, facts), e->in.path, path, sizeof(path), &err) !=
+        TD_OK) {
+        if (!e->evidence_error_said) {
+            td_progress_clear(e->opts->progress);
+            fprintf(e->errs, "tlsdiag: --evidence: %s (further failures are counted, not shown)\n", err.msg);
+            e->evidence_error_said = true;
+        }
+        return;
+    }
+    if (path[0] != '\0') {
+        td_report_set_evidence(e->report, path);
+    }
+}
+
 static void on_close(void *ctx, void *user, const struct td_flow_info *info)
 {
     struct td_engine *run = ctx;
@@ -135,6 +165,9 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
     td_report_add_connection(run->report, c->input_index, info, facts);
     run->max_severity = -1;
     evaluate_connection(run, info, facts);
+    if (run->opts->evidence != NULL) {
+        keep_evidence(run, info, facts);
+    }
     td_report_end_connection(run->report);
     td_tls_conn_free(c->tls);
     free(c);
@@ -241,13 +274,22 @@ void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
         e->unknown_linktype = frame->linktype;
     }
     if (dr == TD_DECODE_TCP) {
+        if (e->opts->evidence != NULL) {
+            td_evidence_packet(e->opts->evidence, frame, &seg);
+        }
         td_flow_table_add(e->flows, &seg, frame->frame, frame->ts_ns);
+        if (e->opts->evidence != NULL) {
+            td_evidence_expire(e->opts->evidence, frame->ts_ns);
+        }
     }
 }
 
 void td_engine_tick(struct td_engine *e, int64_t now_ns)
 {
     td_flow_table_expire(e->flows, now_ns);
+    if (e->opts->evidence != NULL) {
+        td_evidence_expire(e->opts->evidence, now_ns);
+    }
 }
 
 void td_engine_end_input(struct td_engine *e, const struct td_engine_input *end)
@@ -263,6 +305,9 @@ void td_engine_end_input(struct td_engine *e, const struct td_engine_input *end)
     }
     /* Connections do not span inputs: frame numbers restart with each file. */
     td_flow_table_flush(e->flows);
+    if (e->opts->evidence != NULL) {
+        td_evidence_clear(e->opts->evidence); /* frame numbers restart with the next input */
+    }
     finish_servers(e, in->path);
     uint32_t linktypes[MAX_LINKTYPES];
     in->num_linktypes = end->num_linktypes < MAX_LINKTYPES ? end->num_linktypes : MAX_LINKTYPES;

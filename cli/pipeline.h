@@ -8,12 +8,14 @@
 #include "../reports/report.h"
 
 struct td_progress;
+struct td_evidence;
 
 struct td_pipeline_options {
     struct td_limits limits;
     bool classify;                  /* run nDPI */
     const struct td_ruleset *rules; /* evaluated on every connection, alert and server; NULL: none */
     struct td_progress *progress;   /* offline: the progress line (progress.h), NULL: none */
+    struct td_evidence *evidence;   /* --evidence: failed connections' frames to pcaps (evidence.h), NULL: off */
 };
 
 /* Servers aggregated per input file for the server.* facts; connections to further servers are not aggregated. */

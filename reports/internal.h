@@ -49,6 +49,7 @@ struct td_report_pending {
     uint64_t first_frame, id;
     json_t *json;              /* the connection object, or NULL when neither a JSON report nor a summary is made */
     json_t *findings;          /* owned reference: the "findings" array (inside json when json is set) */
+    char *evidence;            /* the evidence pcap's path, or NULL */
     const struct td_flow_info *info;   /* for the event, built at the end with the findings (valid until then) */
     const struct td_tls_facts *facts;
     bool match[TD_SEVERITY_ERROR + 2]; /* filter verdict by its most severe finding: [0] none, [1 + severity] */

@@ -230,6 +230,18 @@ static void write_event(struct td_report *r, json_t *event)
     }
 }
 
+void td_report_set_evidence(struct td_report *r, const char *path)
+{
+    if (r == NULL || path == NULL || !r->pending.active) {
+        return;
+    }
+    free(r->pending.evidence);
+    r->pending.evidence = strdup(path);
+    if (r->pending.evidence == NULL) {
+        r->ctx.failures++;
+    }
+}
+
 void td_report_end_connection(struct td_report *r)
 {
     if (r == NULL || !r->pending.active) {
@@ -241,10 +253,14 @@ void td_report_end_connection(struct td_report *r)
     if (p->match[sev + 1]) {
         r->totals.listed++;
         if (p->json != NULL) {
+            td_json_set(&r->ctx, p->json, "evidence", td_json_str(p->evidence));
             spool_connection(r, p);
         }
         if (r->opts.events != NULL && p->info != NULL) {
             json_t *event = td_event_connection(&r->ctx, r->input_name, p->input, p->info, p->facts, p->findings);
+            if (event != NULL && p->evidence != NULL) {
+                td_json_set(&r->ctx, json_object_get(event, "tlsdiag"), "evidence", td_json_str(p->evidence));
+            }
             if (event != NULL) {
                 write_event(r, event);
             }
@@ -253,6 +269,7 @@ void td_report_end_connection(struct td_report *r)
     }
     json_decref(p->json);
     json_decref(p->findings);
+    free(p->evidence);
     memset(p, 0, sizeof(*p));
 }
 
@@ -682,6 +699,7 @@ void td_report_free(struct td_report *r)
     }
     json_decref(r->pending.json);
     json_decref(r->pending.findings);
+    free(r->pending.evidence);
     if (r->spool != NULL) {
         (void)fclose(r->spool);
     }

@@ -80,6 +80,9 @@ void td_report_set_input_name(struct td_report *r, const char *name);
  * stream, info and facts must stay valid until that end (the event is built then, with the findings). */
 void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
                               const struct td_tls_facts *facts);
+/* td_report_set_evidence names the evidence pcap written for the connection added last ("evidence" in the
+ * report, tlsdiag.evidence in its event); path is copied. */
+void td_report_set_evidence(struct td_report *r, const char *path);
 /* td_report_end_connection streams out the connection added last (see above); does nothing when none is open. */
 void td_report_end_connection(struct td_report *r);
 /* td_report_add_finding attaches a connection or alert rule's finding to the connection added last by

@@ -36,7 +36,7 @@ forbid reports '#include "\.\./cli/' "reports/ includes cli/"
 only '#include <ndpi' '^capture/classify\.c$'
 only '#include <jansson' '^reports/'
 only '#include <openssl' '^dissect/(cert|digest)\.c$'
-only '#include <pcap' '^capture/(reader|pcapng|netmon)\.c$'
+only '#include <pcap' '^capture/(reader|pcapng|netmon|live|evidence)\.c$'
 only '#include <zlib' '^capture/reader\.c$'
 
 for dir in capture dissect rules reports cli; do
