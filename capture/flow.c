@@ -65,6 +65,7 @@ struct td_flow {
     struct td_flow_info info;
     uint8_t seen;
     bool classify_done;
+    bool mine;         /* in this table's shard: called back and classified (always, without shards) */
 };
 
 /* The retained per-flow state must stay small: a busy link keeps up to max_flows of these. */
@@ -86,7 +87,10 @@ struct td_flow_table {
     struct td_flow *age_head, *age_tail;
     struct tomb *tomb_head, *tomb_tail; /* by close time */
     uint64_t next_id;
+    uint64_t next_close_seq;
     uint64_t seed;
+    uint32_t shard, num_shards;       /* td_flow_table_set_shard; num_shards 0 or 1: every flow is ours */
+    struct td_flow_callbacks no_cb;   /* what other shards' flows deliver to: nothing */
     struct td_flow_stats stats;
 };
 
@@ -116,10 +120,18 @@ static uint64_t endpoint_hash(const struct td_addr *a, uint16_t port, uint64_t s
     return mix64(h ^ w1);
 }
 
+/* Shards must agree across tables, so their hash has a fixed seed (the lookup hash's seed is per table). */
+#define SHARD_SEED 0x9e3779b97f4a7c15ull
+
 /* tuple_hash is symmetric: both directions of a connection hash alike. */
 static uint64_t tuple_hash(const struct td_segment *seg, uint64_t seed)
 {
     return mix64(endpoint_hash(&seg->src, seg->sport, seed) ^ endpoint_hash(&seg->dst, seg->dport, seed));
+}
+
+uint32_t td_flow_shard_of(const struct td_segment *seg, uint32_t num_shards)
+{
+    return num_shards > 1 ? (uint32_t)(tuple_hash(seg, SHARD_SEED) % num_shards) : 0;
 }
 
 static bool addr_equal(const struct td_addr *x, const struct td_addr *y)
@@ -311,7 +323,7 @@ static struct td_reasm_sink make_sink(const struct td_flow_table *t, struct td_f
                                       int64_t ts_ns)
 {
     struct td_reasm_sink s = {
-        .cb = &t->cb,
+        .cb = f->mine ? &t->cb : &t->no_cb,
         .user = f->user,
         .info = &f->info,
         .dir = dir,
@@ -337,7 +349,7 @@ static void flow_close(struct td_flow_table *t, struct td_flow *f, enum td_flow_
         struct td_reasm_sink s = make_sink(t, f, dir, f->info.last_frame, f->info.last_ts_ns);
         td_reasm_finish(&f->reasm[dir], &s);
     }
-    if (t->classifier != NULL && !f->classify_done) {
+    if (t->classifier != NULL && f->mine && !f->classify_done) {
         finish_classification(t, f);
     }
     /* Both FINs seen but data still missing when the timer or the input ran out: it did close by FIN. */
@@ -346,7 +358,8 @@ static void flow_close(struct td_flow_table *t, struct td_flow *f, enum td_flow_
         end = TD_FLOW_END_FIN;
     }
     f->info.end = end;
-    if (t->cb.on_close != NULL) {
+    f->info.close_seq = ++t->next_close_seq;
+    if (t->cb.on_close != NULL && f->mine) {
         t->cb.on_close(t->cb.ctx, f->user, &f->info);
     }
     htab_remove(&t->flows, &f->node);
@@ -421,6 +434,7 @@ static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segmen
         return NULL;
     }
     bool client = sender_is_client(seg);
+    f->mine = t->num_shards <= 1 || td_flow_shard_of(seg, t->num_shards) == t->shard;
     f->node.hash = hash;
     f->node.key.a = client ? seg->src : seg->dst;
     f->node.key.b = client ? seg->dst : seg->src;
@@ -445,7 +459,7 @@ static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segmen
     if (t->flows.count > t->stats.flows_active_max) {
         t->stats.flows_active_max = t->flows.count;
     }
-    if (t->cb.on_open != NULL) {
+    if (t->cb.on_open != NULL && f->mine) {
         f->user = t->cb.on_open(t->cb.ctx, info);
     }
     return f;
@@ -454,7 +468,7 @@ static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segmen
 static void report_flags(struct td_flow_table *t, struct td_flow *f, int dir, uint8_t flags, uint64_t frame,
                          int64_t ts_ns)
 {
-    if (t->cb.on_tcp_flags != NULL) {
+    if (t->cb.on_tcp_flags != NULL && f->mine) {
         t->cb.on_tcp_flags(t->cb.ctx, f->user, dir, flags, frame, ts_ns);
     }
 }
@@ -544,7 +558,7 @@ void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, ui
     lru_unlink(t, f);
     lru_append(t, f);
 
-    if (t->classifier != NULL && !f->classify_done && seg->ip != NULL && seg->ip_len > 0 &&
+    if (t->classifier != NULL && f->mine && !f->classify_done && seg->ip != NULL && seg->ip_len > 0 &&
         td_classify_packet(t->classifier, &f->cls, seg->ip, seg->ip_len, ts_ns)) {
         finish_classification(t, f);
     }
@@ -589,10 +603,18 @@ void td_flow_table_flush(struct td_flow_table *t)
     while (t->age_head != NULL) {
         flow_close(t, t->age_head, TD_FLOW_END_CAPTURE_END);
     }
-    /* Tombstones belong to one input: the next file starts with a clean slate. */
+    /* Ids and tombstones belong to one input: the next file starts with a clean slate. */
+    t->next_id = 0;
+    t->next_close_seq = 0;
     while (t->tomb_head != NULL) {
         tomb_remove(t, t->tomb_head);
     }
+}
+
+void td_flow_table_set_shard(struct td_flow_table *t, uint32_t shard, uint32_t num_shards)
+{
+    t->shard = shard;
+    t->num_shards = num_shards;
 }
 
 void td_flow_table_expire(struct td_flow_table *t, int64_t now_ns)

@@ -50,6 +50,7 @@ struct td_flow_info {
     char app_protocol[48];       /* nDPI: "TLS", "HTTP", "IMAPS", ... ("Unknown" when nothing matched) */
     char master_protocol[48];    /* nDPI master protocol ("TLS" for IMAPS), "" when none */
     enum td_flow_end end;
+    uint64_t close_seq;          /* 1-based order in which the table closed its flows (set at on_close) */
 };
 
 /* Consumer callbacks. `user` is what on_open returned for the flow. Pointers are valid during the call only. */
@@ -84,6 +85,13 @@ struct td_flow_table;
  * classify: run nDPI on each flow's first packets. */
 TD_MUST_USE struct td_flow_table *td_flow_table_new(const struct td_limits *limits, const struct td_flow_callbacks *cb,
                                                     bool classify);
+/* td_flow_table_set_shard makes the table one of num_shards shadows of the same input (--threads): it keeps
+ * every flow, so ids, idle timeouts, evictions and close_seq are exactly those of a single table, but calls
+ * back, reassembles into callbacks and classifies only the flows whose symmetric 5-tuple hash falls in shard
+ * `shard`. Call before the first segment. */
+void td_flow_table_set_shard(struct td_flow_table *t, uint32_t shard, uint32_t num_shards);
+/* td_flow_shard_of: the shard (of num_shards) a segment's connection belongs to; both directions agree. */
+uint32_t td_flow_shard_of(const struct td_segment *seg, uint32_t num_shards);
 /* td_flow_table_add feeds one decoded segment of frame number `frame`. Callbacks run inside this call. */
 void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame, int64_t ts_ns);
 /* td_flow_table_flush closes every open flow (end TD_FLOW_END_CAPTURE_END), oldest first, delivering any

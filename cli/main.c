@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exit_codes.h"
 #include "../reports/filter.h"
@@ -38,6 +39,8 @@ static void usage(FILE *out)
             "      --failures-only      list only failed handshakes and connections with an error finding\n"
             "      --min-severity LEVEL list only connections with a finding of at least info|warning|error\n"
             "      --progress, --no-progress  progress line on stderr (default: when stderr is a terminal)\n"
+            "  -t, --threads N          worker threads for files (default: the number of cores; results are\n"
+            "                           identical to one thread; --evidence and live use one)\n"
             "      --evidence DIR       write the frames of every failed connection to DIR/<input>-<frame>-...pcap\n"
             "  -r, --rules DIR          also load the *.rules files of DIR (docs/RULES.md)\n"
             "      --no-rules           report facts only, no diagnosis\n"
@@ -111,6 +114,9 @@ enum {
     OPT_PROMISC,
     OPT_STATS_INTERVAL,
 };
+
+/* More threads than this buys nothing: every worker reads the whole file. */
+#define MAX_THREADS 64u
 
 /* One year: a longer idle timeout is "never", which 0 already says. */
 #define MAX_IDLE_TIMEOUT_S (366u * 24u * 3600u)
@@ -335,6 +341,7 @@ int main(int argc, char **argv)
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"evidence", required_argument, NULL, OPT_EVIDENCE},
+        {"threads", required_argument, NULL, 't'},
         {"interface", required_argument, NULL, 'i'},
         {"filter", required_argument, NULL, 'f'},
         {"snaplen", required_argument, NULL, OPT_SNAPLEN},
@@ -376,7 +383,9 @@ int main(int argc, char **argv)
     }
     int status = TD_EXIT_USAGE;
     int ch;
-    while ((ch = getopt_long(argc, argv, "j:e:qar:hVi:f:Z:", long_opts, NULL)) != -1) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cli.popts.threads = cores < 1 ? 1u : cores > (long)MAX_THREADS ? MAX_THREADS : (uint32_t)cores;
+    while ((ch = getopt_long(argc, argv, "j:e:qar:hVi:f:Z:t:", long_opts, NULL)) != -1) {
         if (!cli.live && is_live_option(ch)) {
             fprintf(stderr, "tlsdiag: %s is an option of 'tlsdiag live' (try --help)\n", argv[optind - 1]);
             goto out;
@@ -421,6 +430,11 @@ int main(int argc, char **argv)
             break;
         case OPT_EVIDENCE:
             cli.evidence_dir = optarg;
+            break;
+        case 't':
+            if (!parse_u32("threads", optarg, 1, MAX_THREADS, &cli.popts.threads)) {
+                goto out;
+            }
             break;
         case 'i':
             cli.live_opts.live.iface = optarg;

@@ -4,6 +4,9 @@
 #include "pipeline.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,7 @@ struct td_engine {
     int max_severity;           /* most severe finding of the connection being closed (-1: none) */
     bool evidence_error_said;   /* the first failure to write an evidence file was reported on errs */
     bool out_of_memory;
+    struct td_flow_stats shard_stats; /* --threads: the flow tables' counters, summed over the files */
 };
 
 /* Offline run state around the engine. */
@@ -153,6 +157,20 @@ static void keep_evidence(struct td_engine *e, const struct td_flow_info *info, 
     }
 }
 
+/* commit_connection reports one finished connection: report entry, rules (in close order: connection rules
+ * see their server's facts as known so far), evidence, events. prep: its JSON made on a worker, or NULL. */
+static void commit_connection(struct td_engine *run, size_t input_index, const struct td_flow_info *info,
+                              const struct td_tls_facts *facts, struct td_report_prepared *prep)
+{
+    td_report_add_prepared(run->report, input_index, info, facts, prep);
+    run->max_severity = -1;
+    evaluate_connection(run, info, facts);
+    if (run->opts->evidence != NULL) {
+        keep_evidence(run, info, facts);
+    }
+    td_report_end_connection(run->report);
+}
+
 static void on_close(void *ctx, void *user, const struct td_flow_info *info)
 {
     struct td_engine *run = ctx;
@@ -161,14 +179,7 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
         return;
     }
     td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
-    const struct td_tls_facts *facts = td_tls_conn_facts(c->tls);
-    td_report_add_connection(run->report, c->input_index, info, facts);
-    run->max_severity = -1;
-    evaluate_connection(run, info, facts);
-    if (run->opts->evidence != NULL) {
-        keep_evidence(run, info, facts);
-    }
-    td_report_end_connection(run->report);
+    commit_connection(run, c->input_index, info, td_tls_conn_facts(c->tls), NULL);
     td_tls_conn_free(c->tls);
     free(c);
 }
@@ -333,7 +344,7 @@ uint64_t td_engine_active_flows(const struct td_engine *e)
 
 const struct td_flow_stats *td_engine_flow_stats(const struct td_engine *e)
 {
-    return td_flow_table_stats(e->flows);
+    return e->opts->threads > 1 ? &e->shard_stats : td_flow_table_stats(e->flows);
 }
 
 bool td_engine_out_of_memory(const struct td_engine *e)
@@ -361,6 +372,8 @@ static uint64_t file_size(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
 }
 
+static void analyse_file_threaded(struct run *run, const char *path, struct td_pipeline_result *result);
+
 /* analyse_file reads one capture to its end (or to where it breaks) through the engine.
  * Returns false when the file could not be opened as a capture (err says why). */
 static bool analyse_file(struct run *run, const char *path, bool from_dir, struct td_pipeline_result *result)
@@ -377,6 +390,11 @@ static bool analyse_file(struct run *run, const char *path, bool from_dir, struc
         fprintf(run->errs, "tlsdiag: %s\n", err.msg);
         result->inputs_failed++;
         return false;
+    }
+    if (run->engine->opts->threads > 1 && run->engine->opts->evidence == NULL) {
+        td_reader_free(reader);
+        analyse_file_threaded(run, path, result);
+        return true;
     }
     td_engine_begin_input(run->engine, path);
     struct td_progress *progress = run->engine->opts->progress;
@@ -411,6 +429,282 @@ static bool analyse_file(struct run *run, const char *path, bool from_dir, struc
     td_engine_end_input(run->engine, &end);
     td_reader_free(reader);
     return true;
+}
+
+/* ---- --threads N: shards ----
+ *
+ * Every worker reads the whole file and keeps the whole flow table (td_flow_table_set_shard: ids, idle
+ * timeouts, evictions and the close order are those of one table), but reassembles into the dissector,
+ * classifies and converts to JSON only the connections of its shard of the symmetric 5-tuple hash. Finished
+ * connections queue up with their close_seq; this thread takes them in close_seq order and does what must be
+ * sequential: rules (connection rules read their server's facts as known so far), the report, events.
+ * Results are therefore those of one thread, byte for byte. Reading and decoding are repeated per worker: they
+ * are a small part of the cost, and nothing is copied between threads but finished connections. */
+
+/* Finished connections a worker may hold before it waits for the committer. */
+#define SHARD_QUEUE_LEN 256u
+
+struct closed {
+    struct td_flow_info info;
+    struct td_tls_conn *tls;            /* NULL: the connection had no state (memory ran out at its open) */
+    struct td_report_prepared *prep;    /* its report JSON, made on the worker */
+    size_t input_index;
+};
+
+struct shards;
+
+struct worker {
+    struct shards *sh;
+    uint32_t index;
+    pthread_t thread;
+    bool started;
+    struct td_flow_table *flows;
+    struct closed queue[SHARD_QUEUE_LEN];
+    size_t head, count;                 /* under sh->mu */
+    bool done;                          /* under sh->mu: the file is read and every connection queued */
+    bool out_of_memory;
+    /* worker 0 only: what the input summary and the progress line need */
+    struct td_input_summary in;
+    uint32_t unknown_linktype;
+    enum td_reader_status status;
+    struct td_error err;
+    uint32_t linktypes[MAX_LINKTYPES];
+    size_t num_linktypes;
+    char format[32];
+    _Atomic uint64_t offset;            /* bytes of the file read so far */
+};
+
+struct shards {
+    struct td_engine *engine;
+    const char *path;
+    uint32_t num;
+    struct worker *workers;
+    pthread_mutex_t mu;
+    pthread_cond_t ready;               /* a worker queued a connection or finished */
+    pthread_cond_t space;               /* the committer took a connection */
+};
+
+static void *shard_open(void *ctx, const struct td_flow_info *info)
+{
+    (void)info;
+    struct worker *w = ctx;
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->tls = td_tls_conn_new(&w->sh->engine->opts->limits)) == NULL) {
+        free(c);
+        w->out_of_memory = true;
+        return NULL;
+    }
+    c->input_index = w->sh->engine->input_index;
+    return c;
+}
+
+static void shard_close(void *ctx, void *user, const struct td_flow_info *info)
+{
+    struct worker *w = ctx;
+    struct conn *c = user;
+    struct closed item = {.info = *info, .input_index = w->sh->engine->input_index};
+    if (c != NULL) {
+        td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
+        item.tls = c->tls;
+        item.prep = td_report_prepare(w->sh->engine->report, c->input_index, info, td_tls_conn_facts(c->tls));
+        free(c);
+    }
+    struct shards *sh = w->sh;
+    pthread_mutex_lock(&sh->mu);
+    while (w->count == SHARD_QUEUE_LEN) {
+        pthread_cond_wait(&sh->space, &sh->mu);
+    }
+    w->queue[(w->head + w->count) % SHARD_QUEUE_LEN] = item;
+    w->count++;
+    pthread_cond_signal(&sh->ready);
+    pthread_mutex_unlock(&sh->mu);
+}
+
+static void *shard_main(void *arg)
+{
+    struct worker *w = arg;
+    struct shards *sh = w->sh;
+    struct td_reader *reader = NULL;
+    struct td_error err = {0};
+    w->status = TD_READ_ERROR;
+    if (td_reader_open(sh->path, &reader, &err) == TD_OK) {
+        struct td_frame frame;
+        while ((w->status = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
+            struct td_segment seg;
+            enum td_decode_result dr = td_decode_frame(frame.linktype, frame.data, frame.caplen, &seg);
+            if (w->index == 0) {
+                struct td_input_summary *in = &w->in;
+                if (in->frames == 0) {
+                    in->first_ts_ns = frame.ts_ns;
+                }
+                in->frames++;
+                in->bytes += frame.caplen;
+                in->last_ts_ns = frame.ts_ns;
+                count_decode(in, dr);
+                if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
+                    w->unknown_linktype = frame.linktype;
+                }
+                if ((frame.frame & PROGRESS_EVERY_FRAMES) == 0) {
+                    w->offset = td_reader_offset(reader);
+                }
+            }
+            if (dr == TD_DECODE_TCP) {
+                td_flow_table_add(w->flows, &seg, frame.frame, frame.ts_ns);
+            }
+        }
+        td_flow_table_flush(w->flows);
+        if (w->index == 0) {
+            w->err = err;
+            size_t n = td_reader_num_linktypes(reader);
+            w->num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;
+            for (size_t i = 0; i < w->num_linktypes; i++) {
+                w->linktypes[i] = td_reader_linktype_at(reader, i);
+            }
+            snprintf(w->format, sizeof(w->format), "%s", td_reader_format_name(reader));
+            w->offset = td_reader_offset(reader);
+        }
+        td_reader_free(reader);
+    } else if (w->index == 0) {
+        w->err = err;
+    }
+    pthread_mutex_lock(&sh->mu);
+    w->done = true;
+    pthread_cond_signal(&sh->ready);
+    pthread_mutex_unlock(&sh->mu);
+    return NULL;
+}
+
+/* next_closed takes the connection with close_seq `seq` off its worker's queue, waiting for it; false when
+ * every worker is done and nothing is queued. */
+static bool next_closed(struct shards *sh, uint64_t seq, struct closed *out)
+{
+    struct td_progress *progress = sh->engine->opts->progress;
+    pthread_mutex_lock(&sh->mu);
+    for (;;) {
+        bool all_done = true;
+        for (uint32_t k = 0; k < sh->num; k++) {
+            struct worker *w = &sh->workers[k];
+            if (w->count > 0 && w->queue[w->head].info.close_seq == seq) {
+                *out = w->queue[w->head];
+                w->head = (w->head + 1) % SHARD_QUEUE_LEN;
+                w->count--;
+                pthread_cond_broadcast(&sh->space);
+                pthread_mutex_unlock(&sh->mu);
+                return true;
+            }
+            all_done = all_done && w->done && w->count == 0;
+        }
+        if (all_done) {
+            pthread_mutex_unlock(&sh->mu);
+            return false;
+        }
+        if (progress != NULL) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200000000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            (void)pthread_cond_timedwait(&sh->ready, &sh->mu, &until);
+            td_progress_update(progress, sh->workers[0].offset, td_progress_now_ns());
+        } else {
+            pthread_cond_wait(&sh->ready, &sh->mu);
+        }
+    }
+}
+
+/* analyse_file_threaded is analyse_file with opts->threads workers. The file was opened once already (format
+ * checked); each worker opens it again. */
+static void analyse_file_threaded(struct run *run, const char *path, struct td_pipeline_result *result)
+{
+    struct td_engine *e = run->engine;
+    uint32_t num = e->opts->threads;
+    struct shards sh = {.engine = e, .path = path, .num = num};
+    sh.workers = calloc(num, sizeof(*sh.workers));
+    if (sh.workers == NULL) {
+        e->out_of_memory = true;
+        return;
+    }
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.ready, NULL);
+    pthread_cond_init(&sh.space, NULL);
+    td_engine_begin_input(e, path);
+    struct td_progress *progress = e->opts->progress;
+    td_progress_file(progress, path);
+    bool ok = true;
+    for (uint32_t k = 0; k < num && ok; k++) {
+        struct worker *w = &sh.workers[k];
+        w->sh = &sh;
+        w->index = k;
+        struct td_flow_callbacks cb = {
+            .ctx = w, .on_open = shard_open, .on_data = on_data, .on_gap = on_gap,
+            .on_tcp_flags = on_tcp_flags, .on_close = shard_close};
+        w->flows = td_flow_table_new(&e->opts->limits, &cb, e->opts->classify);
+        ok = w->flows != NULL;
+        if (ok) {
+            td_flow_table_set_shard(w->flows, k, num);
+            ok = pthread_create(&w->thread, NULL, shard_main, w) == 0;
+            w->started = ok;
+        }
+    }
+    if (!ok) {
+        e->out_of_memory = true;
+    }
+    /* Commit in close order, whatever worker finished each connection. */
+    struct closed item;
+    for (uint64_t seq = 1; next_closed(&sh, seq, &item); seq++) {
+        if (item.tls != NULL) {
+            commit_connection(e, item.input_index, &item.info, td_tls_conn_facts(item.tls), item.prep);
+            td_tls_conn_free(item.tls);
+        } else {
+            td_report_prepared_free(item.prep);
+        }
+    }
+    struct worker *w0 = &sh.workers[0];
+    for (uint32_t k = 0; k < num; k++) {
+        struct worker *w = &sh.workers[k];
+        if (w->started) {
+            pthread_join(w->thread, NULL);
+        }
+        e->out_of_memory = e->out_of_memory || w->out_of_memory;
+    }
+    td_progress_file_done(progress, file_size(path));
+    td_progress_clear(progress);
+    /* The summary is worker 0's: every worker read and decoded the same frames. */
+    e->in = w0->in;
+    e->in.path = path;
+    e->unknown_linktype = w0->unknown_linktype;
+    struct td_engine_input end = {.format = w0->format, .linktypes = w0->linktypes,
+                                  .num_linktypes = w0->num_linktypes};
+    if (w0->status == TD_READ_ERROR) {
+        fprintf(run->errs, "tlsdiag: %s\n", w0->err.msg);
+        end.error = w0->err.msg;
+        result->inputs_partial++;
+    } else {
+        result->inputs_read++;
+    }
+    result->frames += e->in.frames;
+    result->bytes += e->in.bytes;
+    if (w0->flows != NULL) {
+        const struct td_flow_stats *fs = td_flow_table_stats(w0->flows);
+        e->shard_stats.flows_total += fs->flows_total;
+        e->shard_stats.flows_evicted += fs->flows_evicted;
+        e->shard_stats.segments += fs->segments;
+        e->shard_stats.segments_ignored += fs->segments_ignored;
+        e->shard_stats.reasm_cap_hits += fs->reasm_cap_hits;
+        if (fs->flows_active_max > e->shard_stats.flows_active_max) {
+            e->shard_stats.flows_active_max = fs->flows_active_max;
+        }
+    }
+    td_engine_end_input(e, &end);
+    for (uint32_t k = 0; k < num; k++) {
+        td_flow_table_free(sh.workers[k].flows);
+    }
+    pthread_cond_destroy(&sh.space);
+    pthread_cond_destroy(&sh.ready);
+    pthread_mutex_destroy(&sh.mu);
+    free(sh.workers);
 }
 
 static int compare_names(const void *a, const void *b)

@@ -16,6 +16,7 @@ struct td_pipeline_options {
     const struct td_ruleset *rules; /* evaluated on every connection, alert and server; NULL: none */
     struct td_progress *progress;   /* offline: the progress line (progress.h), NULL: none */
     struct td_evidence *evidence;   /* --evidence: failed connections' frames to pcaps (evidence.h), NULL: off */
+    uint32_t threads;               /* offline worker threads (0 or 1: this thread only; not with --evidence) */
 };
 
 /* Servers aggregated per input file for the server.* facts; connections to further servers are not aggregated. */

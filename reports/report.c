@@ -273,12 +273,40 @@ void td_report_end_connection(struct td_report *r)
     memset(p, 0, sizeof(*p));
 }
 
-void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
-                              const struct td_tls_facts *facts)
+/* A connection converted to JSON on a worker thread (td_report_prepare). */
+struct td_report_prepared {
+    struct td_json_ctx ctx;
+    json_t *json;
+};
+
+struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t input_index,
+                                             const struct td_flow_info *info, const struct td_tls_facts *facts)
 {
     if (r == NULL || info == NULL) {
-        return;
+        return NULL;
     }
+    bool is_tls = facts != NULL && facts->is_tls;
+    if (!wants_connection_json(r) || (!is_tls && !r->opts.include_non_tls)) {
+        return NULL;
+    }
+    struct td_report_prepared *p = calloc(1, sizeof(*p));
+    if (p != NULL) {
+        p->json = td_json_connection(&p->ctx, input_index, info, facts);
+    }
+    return p;
+}
+
+void td_report_prepared_free(struct td_report_prepared *p)
+{
+    if (p != NULL) {
+        json_decref(p->json);
+        free(p);
+    }
+}
+
+static void add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
+                           const struct td_tls_facts *facts, struct td_report_prepared *prep)
+{
     td_report_end_connection(r);
     bool is_tls = facts != NULL && facts->is_tls;
     enum td_outcome outcome = facts != NULL ? facts->outcome : TD_OUTCOME_NOT_TLS;
@@ -305,7 +333,11 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
     p->input = input_index;
     p->first_frame = info->first_frame;
     p->id = info->id;
-    if (wants_connection_json(r)) {
+    if (prep != NULL && prep->json != NULL) {
+        r->ctx.failures += prep->ctx.failures;
+        p->json = json_incref(prep->json);
+        p->findings = json_incref(json_object_get(p->json, "findings"));
+    } else if (wants_connection_json(r)) {
         p->json = td_json_connection(&r->ctx, input_index, info, facts);
         p->findings = json_incref(json_object_get(p->json, "findings"));
     } else {
@@ -319,6 +351,23 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
     }
     p->info = info;
     p->facts = facts;
+}
+
+void td_report_add_connection(struct td_report *r, size_t input_index, const struct td_flow_info *info,
+                              const struct td_tls_facts *facts)
+{
+    if (r != NULL && info != NULL) {
+        add_connection(r, input_index, info, facts, NULL);
+    }
+}
+
+void td_report_add_prepared(struct td_report *r, size_t input_index, const struct td_flow_info *info,
+                            const struct td_tls_facts *facts, struct td_report_prepared *prep)
+{
+    if (r != NULL && info != NULL) {
+        add_connection(r, input_index, info, facts, prep);
+    }
+    td_report_prepared_free(prep);
 }
 
 /* add_to_findings appends f to a findings array, or merges it into the finding of the same rule already there.

@@ -83,6 +83,15 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
 /* td_report_set_evidence names the evidence pcap written for the connection added last ("evidence" in the
  * report, tlsdiag.evidence in its event); path is copied. */
 void td_report_set_evidence(struct td_report *r, const char *path);
+/* For worker threads (--threads): td_report_prepare converts a connection to its report JSON on the calling
+ * thread, reading nothing of r but its options (NULL when no JSON is needed for it); td_report_add_prepared is
+ * td_report_add_connection using (and freeing) that conversion. */
+struct td_report_prepared;
+struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t input_index,
+                                             const struct td_flow_info *info, const struct td_tls_facts *facts);
+void td_report_add_prepared(struct td_report *r, size_t input_index, const struct td_flow_info *info,
+                            const struct td_tls_facts *facts, struct td_report_prepared *prep);
+void td_report_prepared_free(struct td_report_prepared *p);
 /* td_report_end_connection streams out the connection added last (see above); does nothing when none is open. */
 void td_report_end_connection(struct td_report *r);
 /* td_report_add_finding attaches a connection or alert rule's finding to the connection added last by

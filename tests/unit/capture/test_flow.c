@@ -505,7 +505,6 @@ static void test_synack_first_and_rst(void)
     feed(t, s2c(A | P, ISN_S + 1, ISN_C + 3, "ok"), 4);
     feed(t, s2c(R | A, ISN_S + 3, ISN_C + 3, NULL), 5);
     feed(t, s2c(R, ISN_S + 3, 0, NULL), 6); /* a second RST: no new flow */
-    td_flow_table_flush(t);
     CU_ASSERT_EQUAL(r.num_opened, 1);
     CU_ASSERT_EQUAL(r.num_closed, 1);
     const struct td_flow_info *fi = &r.closed[1];
@@ -526,12 +525,12 @@ static void test_synack_first_and_rst(void)
     ASSERT_EV(nth(&r, 'd', 1), 'd', TD_DIR_S2C, 0, 2, 4);
     CU_ASSERT_EQUAL(r.ev[r.num_ev - 1].kind, 'c');
     CU_ASSERT_EQUAL(td_flow_table_stats(t)->segments_ignored, 1);
-    /* A new SYN on the tuple is a new connection. */
-    struct td_flow_table *t2 = t;
-    feed(t2, c2s(S, 90000, 0, NULL), 7);
+    /* A new SYN on the closed tuple (its tombstone lets a SYN through) is a new connection. */
+    feed(t, c2s(S, 90000, 0, NULL), 7);
     CU_ASSERT_EQUAL(r.num_opened, 2);
-    td_flow_table_flush(t2);
+    td_flow_table_flush(t);
     CU_ASSERT_EQUAL(r.closed[2].syn_frame, 7);
+    CU_ASSERT_EQUAL(r.closed[2].close_seq, 2);
     td_flow_table_free(t);
 }
 
@@ -695,6 +694,80 @@ static void test_snaplen(void)
     CU_ASSERT_EQUAL(r.closed[1].payload_bytes[0], 22);
     CU_ASSERT(r.contiguous);
     td_flow_table_free(t);
+}
+
+/* Shards (--threads): two tables each keep every flow but call back only for their half; together they report
+ * each connection exactly once, with the id, close order and end an unsharded table gives it, and the
+ * evictions of the whole table (max_flows 8 of 24 flows). */
+static struct rec shard_rec[3];
+
+static void test_shards(void)
+{
+    struct td_limits l = td_limits_default();
+    l.max_flows = 8;
+    struct td_flow_table *t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = table_new(&shard_rec[i], &l);
+    }
+    td_flow_table_set_shard(t[1], 0, 2);
+    td_flow_table_set_shard(t[2], 1, 2);
+    struct ep srv = SRV;
+    uint64_t frame = 0;
+    for (uint16_t k = 0; k < 24; k++) {
+        struct ep c = CLI;
+        c.port = (uint16_t)(40000 + k * 7);
+        struct td_segment syn = mk(c, srv, S, 1000, 0, NULL);
+        struct td_segment data = mk(c, srv, A | P, 1001, 1, "hello");
+        struct td_segment fin = mk(c, srv, F | A, 1006, 1, NULL);
+        struct td_segment rst = mk(srv, c, R, 1, 0, NULL);
+        frame++;
+        for (int i = 0; i < 3; i++) {
+            td_flow_table_add(t[i], &syn, frame, (int64_t)frame);
+        }
+        frame++;
+        for (int i = 0; i < 3; i++) {
+            td_flow_table_add(t[i], &data, frame, (int64_t)frame);
+        }
+        if (k % 3 == 0) { /* every third ends at once, by RST; the others are evicted or flushed */
+            frame++;
+            for (int i = 0; i < 3; i++) {
+                td_flow_table_add(t[i], &rst, frame, (int64_t)frame);
+            }
+        } else if (k % 3 == 1) {
+            frame++;
+            for (int i = 0; i < 3; i++) {
+                td_flow_table_add(t[i], &fin, frame, (int64_t)frame);
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        td_flow_table_flush(t[i]);
+    }
+    struct rec *all = &shard_rec[0];
+    CU_ASSERT_EQUAL(all->num_closed, 24);
+    CU_ASSERT_EQUAL(shard_rec[1].num_closed + shard_rec[2].num_closed, 24);
+    CU_ASSERT_TRUE(shard_rec[1].num_closed > 0 && shard_rec[2].num_closed > 0);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t[0])->flows_evicted, td_flow_table_stats(t[1])->flows_evicted);
+    CU_ASSERT_TRUE(td_flow_table_stats(t[0])->flows_evicted > 0);
+    bool seen[32] = {false};
+    for (int i = 1; i < 3; i++) {
+        for (uint64_t id = 1; id <= 24; id++) {
+            if (shard_rec[i].close_count[id] == 0) {
+                continue;
+            }
+            const struct td_flow_info *a = &all->closed[id], *b = &shard_rec[i].closed[id];
+            CU_ASSERT_FALSE(seen[id]);
+            seen[id] = true;
+            CU_ASSERT_EQUAL(a->close_seq, b->close_seq);
+            CU_ASSERT_EQUAL(a->first_frame, b->first_frame);
+            CU_ASSERT_EQUAL(a->last_frame, b->last_frame);
+            CU_ASSERT_EQUAL(a->end, b->end);
+            CU_ASSERT_EQUAL(a->client_port, b->client_port);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        td_flow_table_free(t[i]);
+    }
 }
 
 static void test_ipv6_and_both_directions_one_flow(void)
@@ -993,6 +1066,7 @@ static CU_TestInfo tests[] = {
     {"eviction and flush order", test_eviction},
     {"idle timeout", test_idle_timeout},
     {"expire without packets", test_expire_without_packets},
+    {"shards", test_shards},
     {"TCP fast open", test_fast_open},
     {"re-anchor on data beyond any window", test_reanchor_on_data_beyond_window},
     {"snaplen", test_snaplen},
