@@ -78,6 +78,20 @@ static struct td_classify_flow *flow_new(void)
     return f;
 }
 
+/* extra_dissection_over: nDPI will not change this flow's answer again. Once the application protocol
+ * (detected_protocol_stack[0]) is known, ndpi_detection_process_packet only runs the flow's extra
+ * dissection function, and only while check_extra_packets is set and the function is still there (nDPI
+ * drops it after max_extra_packets_to_check packets); otherwise it returns the stack unchanged.
+ * ndpi_extra_dissection_possible in 4.2 asks protocol facts instead (for TLS, certificate_processed, which
+ * a TLS 1.3 or resumed handshake never sets), so on its own it kept us feeding such flows up to
+ * CLASSIFY_MAX_PACKETS packets that nDPI no longer looked at: one call in five on a handshake capture. */
+static bool extra_dissection_over(const struct td_classify_flow *f)
+{
+    const struct ndpi_flow_struct *nf = f->ndpi_flow;
+    bool extra_pending = nf->check_extra_packets && nf->extra_packets_func != NULL;
+    return f->proto.app_protocol != NDPI_PROTOCOL_UNKNOWN && !extra_pending;
+}
+
 bool td_classify_packet(struct td_classifier *c, struct td_classify_flow **flow, const uint8_t *ip, uint32_t ip_len,
                         int64_t ts_ns)
 {
@@ -99,7 +113,7 @@ bool td_classify_packet(struct td_classifier *c, struct td_classify_flow **flow,
         }
     }
     f->packets++;
-    if (f->detected && !ndpi_extra_dissection_possible(c->ndpi, f->ndpi_flow)) {
+    if (f->detected && (!ndpi_extra_dissection_possible(c->ndpi, f->ndpi_flow) || extra_dissection_over(f))) {
         return true;
     }
     return f->packets >= CLASSIFY_MAX_PACKETS;

@@ -2,6 +2,7 @@
 /* main.c: tlsdiag's command line: options, the offline run, exit codes. The only place that prints errors. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include "exit_codes.h"
 #include "../reports/filter.h"
 #include "../capture/evidence.h"
+#include "../dissect/cert.h"
+#include "../dissect/digest.h"
 #include "live_run.h"
 #include "pipeline.h"
 #include "progress.h"
@@ -69,6 +72,7 @@ static void usage(FILE *out)
             "Exit codes: 0 all inputs analysed; 2 usage error; 3 no input could be read; 4 some input was\n"
             "unreadable or broke mid-way (the report covers what was read); 5 the report could not be written;\n"
             "6 out of memory or internal error; 7 a rule file has an error or cannot be read.\n"
+            "130/143: interrupted by SIGINT/SIGTERM (no report written; a previous one is left unchanged).\n"
             "Live: 0 stopped by a signal; 2 bad interface, filter or user; 3 the capture could not be opened\n"
             "(permission: run as root or give the binary CAP_NET_RAW,CAP_NET_ADMIN); 4 the capture broke.\n",
             TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE,
@@ -158,6 +162,24 @@ static FILE *open_events(const char *path)
     return f;
 }
 
+/* The signal that interrupted an offline run (0: none): reading stops at the next frame, no report is written. */
+static volatile sig_atomic_t g_interrupt;
+
+static void on_interrupt(int sig)
+{
+    g_interrupt = sig;
+}
+
+static void catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGTERM, &sa, NULL);
+}
+
 /* close_events closes the event file (not stdout); false (said on stderr) when its last writes failed. */
 static bool close_events(FILE *events)
 {
@@ -192,6 +214,11 @@ static int run(struct cli *cli, char *const *paths, size_t num_paths)
             return err.code == TD_ERR_USAGE ? TD_EXIT_USAGE : TD_EXIT_INTERNAL;
         }
         cli->popts.evidence = evidence;
+    }
+    if (!cli->live) {
+        catch_interrupts(); /* live capture handles SIGINT and SIGTERM itself: they are how it is stopped */
+        cli->popts.stop = &g_interrupt;
+        cli->ropts.interrupted = &g_interrupt;
     }
     struct td_report *report = td_report_new(&cli->ropts);
     if (report == NULL) {
@@ -231,7 +258,16 @@ static int run(struct cli *cli, char *const *paths, size_t num_paths)
     enum td_err rc = td_pipeline_run(&cli->popts, paths, num_paths, report, stderr, &result, &flow_stats);
     td_progress_free(progress);
     int status = TD_EXIT_ANALYSED;
-    if (rc != TD_OK) {
+    if (result.interrupted) {
+        fprintf(stderr,
+                "tlsdiag: interrupted by %s after %llu frames: no report was written%s%s%s\n",
+                g_interrupt == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)result.frames,
+                cli->ropts.json_path != NULL && strcmp(cli->ropts.json_path, "-") != 0 ? "; '" : "",
+                cli->ropts.json_path != NULL && strcmp(cli->ropts.json_path, "-") != 0 ? cli->ropts.json_path : "",
+                cli->ropts.json_path != NULL && strcmp(cli->ropts.json_path, "-") != 0
+                    ? "' is unchanged (the previous report, if there was one)" : "");
+        status = 128 + (int)g_interrupt;
+    } else if (rc != TD_OK) {
         fprintf(stderr, "tlsdiag: out of memory; lower --max-flows or split the input\n");
         status = TD_EXIT_INTERNAL;
     } else if (result.inputs_read + result.inputs_partial == 0) {
@@ -243,7 +279,8 @@ static int run(struct cli *cli, char *const *paths, size_t num_paths)
         struct td_error err = {0};
         if (td_report_finish(report, &flow_stats, &cli->popts.limits, &err) != TD_OK) {
             fprintf(stderr, "tlsdiag: %s\n", err.msg);
-            status = err.code == TD_ERR_IO ? TD_EXIT_OUTPUT : TD_EXIT_INTERNAL;
+            status = g_interrupt != 0 ? 128 + (int)g_interrupt
+                     : err.code == TD_ERR_IO ? TD_EXIT_OUTPUT : TD_EXIT_INTERNAL;
         } else if (result.inputs_partial > 0 || result.inputs_failed > 0) {
             status = TD_EXIT_PARTIAL_INPUT;
         }
@@ -522,5 +559,7 @@ int main(int argc, char **argv)
     td_ruleset_free(rules);
 out:
     td_filter_free(cli.filter);
+    td_cert_cache_free_thread(); /* worker threads free theirs as they exit */
+    td_digest_free_thread();
     return status;
 }

@@ -374,6 +374,11 @@ static uint64_t file_size(const char *path)
 
 static void analyse_file_threaded(struct run *run, const char *path, struct td_pipeline_result *result);
 
+static bool stopped(const struct td_engine *e)
+{
+    return e->opts->stop != NULL && *e->opts->stop;
+}
+
 /* analyse_file reads one capture to its end (or to where it breaks) through the engine.
  * Returns false when the file could not be opened as a capture (err says why). */
 static bool analyse_file(struct run *run, const char *path, bool from_dir, struct td_pipeline_result *result)
@@ -401,7 +406,11 @@ static bool analyse_file(struct run *run, const char *path, bool from_dir, struc
     td_progress_file(progress, path);
     struct td_frame frame;
     enum td_reader_status st;
+    const volatile sig_atomic_t *stop = run->engine->opts->stop;
     while ((st = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
+        if (stop != NULL && *stop) {
+            break;
+        }
         td_engine_frame(run->engine, &frame);
         if (progress != NULL && (frame.frame & PROGRESS_EVERY_FRAMES) == 0) {
             td_progress_update(progress, td_reader_offset(reader), td_progress_now_ns());
@@ -529,7 +538,11 @@ static void *shard_main(void *arg)
     w->status = TD_READ_ERROR;
     if (td_reader_open(sh->path, &reader, &err) == TD_OK) {
         struct td_frame frame;
+        const volatile sig_atomic_t *stop = sh->engine->opts->stop;
         while ((w->status = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
+            if (stop != NULL && *stop) {
+                break;
+            }
             struct td_segment seg;
             enum td_decode_result dr = td_decode_frame(frame.linktype, frame.data, frame.caplen, &seg);
             if (w->index == 0) {
@@ -576,11 +589,50 @@ static void *shard_main(void *arg)
 
 /* next_closed takes the connection with close_seq `seq` off its worker's queue, waiting for it; false when
  * every worker is done and nothing is queued. */
+/* wait_ready waits (sh->mu held) for a worker to queue or finish, at most 200 ms: the progress line and an
+ * interruption are looked at in between. */
+static void wait_ready(struct shards *sh)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    (void)pthread_cond_timedwait(&sh->ready, &sh->mu, &until);
+}
+
+static void discard_closed(struct closed *item)
+{
+    td_tls_conn_free(item->tls);
+    td_report_prepared_free(item->prep);
+}
+
 static bool next_closed(struct shards *sh, uint64_t seq, struct closed *out)
 {
     struct td_progress *progress = sh->engine->opts->progress;
     pthread_mutex_lock(&sh->mu);
     for (;;) {
+        if (stopped(sh->engine)) {
+            /* Interrupted: the workers stopped at different frames, so close_seq no longer lines up, and
+             * nothing will be reported. Drain the queues until every worker is done. */
+            bool all_done = true;
+            for (uint32_t k = 0; k < sh->num; k++) {
+                struct worker *w = &sh->workers[k];
+                for (; w->count > 0; w->count--, w->head = (w->head + 1) % SHARD_QUEUE_LEN) {
+                    discard_closed(&w->queue[w->head]);
+                }
+                all_done = all_done && w->done;
+            }
+            pthread_cond_broadcast(&sh->space);
+            if (all_done) {
+                pthread_mutex_unlock(&sh->mu);
+                return false;
+            }
+            wait_ready(sh);
+            continue;
+        }
         bool all_done = true;
         for (uint32_t k = 0; k < sh->num; k++) {
             struct worker *w = &sh->workers[k];
@@ -598,18 +650,9 @@ static bool next_closed(struct shards *sh, uint64_t seq, struct closed *out)
             pthread_mutex_unlock(&sh->mu);
             return false;
         }
+        wait_ready(sh);
         if (progress != NULL) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 200000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            (void)pthread_cond_timedwait(&sh->ready, &sh->mu, &until);
             td_progress_update(progress, sh->workers[0].offset, td_progress_now_ns());
-        } else {
-            pthread_cond_wait(&sh->ready, &sh->mu);
         }
     }
 }
@@ -775,7 +818,7 @@ static void analyse_path(struct run *run, const char *path, bool from_dir, int d
         qsort(names, num, sizeof(*names), compare_names);
     }
     for (size_t i = 0; i < num; i++) {
-        if (!run->engine->out_of_memory) {
+        if (!run->engine->out_of_memory && !stopped(run->engine)) {
             analyse_path(run, names[i], true, depth + 1, result);
         }
         free(names[i]);
@@ -830,9 +873,10 @@ enum td_err td_pipeline_run(const struct td_pipeline_options *opts, char *const 
     if (run.engine == NULL) {
         return TD_ERR_RESOURCE;
     }
-    for (size_t i = 0; i < num_paths && !run.engine->out_of_memory; i++) {
+    for (size_t i = 0; i < num_paths && !run.engine->out_of_memory && !stopped(run.engine); i++) {
         analyse_path(&run, paths[i], false, 0, result);
     }
+    result->interrupted = stopped(run.engine);
     if (run.skipped > 0) {
         fprintf(errs, "tlsdiag: note: skipped %zu file%s that %s not captures\n", run.skipped,
                 run.skipped == 1 ? "" : "s", run.skipped == 1 ? "is" : "are");

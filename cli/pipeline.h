@@ -3,6 +3,8 @@
 #ifndef TD_CLI_PIPELINE_H
 #define TD_CLI_PIPELINE_H
 
+#include <signal.h>
+
 #include "../capture/limits.h"
 #include "../capture/reader.h"
 #include "../reports/report.h"
@@ -17,6 +19,7 @@ struct td_pipeline_options {
     struct td_progress *progress;   /* offline: the progress line (progress.h), NULL: none */
     struct td_evidence *evidence;   /* --evidence: failed connections' frames to pcaps (evidence.h), NULL: off */
     uint32_t threads;               /* offline worker threads (0 or 1: this thread only; not with --evidence) */
+    const volatile sig_atomic_t *stop; /* offline: set (by a signal handler) to stop reading; NULL: never */
 };
 
 /* Servers aggregated per input file for the server.* facts; connections to further servers are not aggregated. */
@@ -55,6 +58,7 @@ void td_engine_free(struct td_engine *e);
 
 /* Per-run outcome, for the exit code. */
 struct td_pipeline_result {
+    bool interrupted;        /* opts->stop was set: inputs were not read to their end */
     size_t inputs_read;      /* files analysed to their end */
     size_t inputs_partial;   /* files that broke mid-way (what was read is in the report) */
     size_t inputs_failed;    /* files that could not be opened or are not captures */

@@ -7,14 +7,13 @@
 /* Strings from the wire are not UTF-8 by contract; reports need text that cannot break JSON or a
  * terminal. Only this many input bytes are escaped; longer strings end in "..." so one hostile name
  * cannot fill the connection arena. */
-#define ESCAPE_MAX_IN 1024u
 
 char *td_escape_string(struct td_arena *arena, struct td_cursor bytes)
 {
     size_t n = td_cursor_len(&bytes);
-    bool cut = n > ESCAPE_MAX_IN;
+    bool cut = n > TD_ESCAPE_MAX_IN;
     if (cut) {
-        n = ESCAPE_MAX_IN;
+        n = TD_ESCAPE_MAX_IN;
     }
     /* Worst case: every byte becomes \xNN, plus "..." and the NUL. */
     char *out = td_arena_alloc(arena, n * 4 + 4);

@@ -8,7 +8,6 @@
 #include "internal.h"
 #include "names.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,26 +36,43 @@ static void text_init(struct text *t, char *buf, size_t cap)
     buf[0] = '\0';
 }
 
-static void text_put(struct text *t, const char *s)
+/* text_bytes appends n bytes of s; text_put a NUL-terminated string. */
+static void text_bytes(struct text *t, const char *s, size_t n)
 {
-    size_t n = strlen(s);
     if (t->overflow || n >= t->cap - t->len) {
         t->overflow = true;
         return;
     }
-    memcpy(t->p + t->len, s, n + 1);
+    memcpy(t->p + t->len, s, n);
     t->len += n;
+    t->p[t->len] = '\0';
 }
 
+static void text_put(struct text *t, const char *s)
+{
+    text_bytes(t, s, strlen(s));
+}
+
+/* text_u16 appends v in decimal or as 4 lowercase hex digits, written by hand: a fingerprint formats
+ * hundreds of numbers per ClientHello, and snprintf was most of its cost. */
 static void text_u16(struct text *t, uint16_t v, bool hex)
 {
-    char num[8];
-    int n = snprintf(num, sizeof num, hex ? "%04x" : "%u", (unsigned)v);
-    if (n < 0 || (size_t)n >= sizeof num) {
-        t->overflow = true;
+    static const char digits[] = "0123456789abcdef";
+    char num[5];
+    if (hex) {
+        num[0] = digits[(v >> 12) & 0x0f];
+        num[1] = digits[(v >> 8) & 0x0f];
+        num[2] = digits[(v >> 4) & 0x0f];
+        num[3] = digits[v & 0x0f];
+        text_bytes(t, num, 4);
         return;
     }
-    text_put(t, num);
+    size_t at = sizeof num; // digits are written from the right
+    do {
+        num[--at] = digits[v % 10u];
+        v = (uint16_t)(v / 10u);
+    } while (v != 0);
+    text_bytes(t, num + at, sizeof num - at);
 }
 
 /* text_list appends the non-GREASE values of v, joined by sep, in decimal or 4-digit lowercase hex. */
@@ -309,10 +325,25 @@ static void fingerprint_ja4(struct td_client_hello *ch, char *buf, uint16_t *sor
         return; // more values than the scratch space: no fingerprint rather than a wrong one
     }
     ja4_alpn(ch, alpn);
-    int n = snprintf(ch->ja4, sizeof ch->ja4, "t%s%c%02u%02u%s_%s_%s", ja4_version(ja4_pick_version(ch)),
-                     list_has(&ch->extensions, 0x0000) ? 'd' : 'i', count_non_grease(&ch->ciphers),
-                     count_non_grease(&ch->extensions), alpn, hash_b, hash_c);
-    if (n < 0 || (size_t)n >= sizeof ch->ja4) {
+    // "t" version sni cipher-count extension-count alpn "_" ja4_b "_" ja4_c; counts are two digits
+    // (count_non_grease caps them at 99).
+    unsigned num_ciphers = count_non_grease(&ch->ciphers);
+    unsigned num_exts = count_non_grease(&ch->extensions);
+    char counts[4] = {(char)('0' + num_ciphers / 10u), (char)('0' + num_ciphers % 10u),
+                      (char)('0' + num_exts / 10u), (char)('0' + num_exts % 10u)};
+    char sni = list_has(&ch->extensions, 0x0000) ? 'd' : 'i';
+    struct text t;
+    text_init(&t, ch->ja4, sizeof ch->ja4);
+    text_put(&t, "t");
+    text_put(&t, ja4_version(ja4_pick_version(ch)));
+    text_bytes(&t, &sni, 1);
+    text_bytes(&t, counts, sizeof counts);
+    text_put(&t, alpn);
+    text_put(&t, "_");
+    text_put(&t, hash_b);
+    text_put(&t, "_");
+    text_put(&t, hash_c);
+    if (t.overflow) {
         ch->ja4[0] = '\0';
     }
 }

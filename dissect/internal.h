@@ -45,7 +45,10 @@ TD_MUST_USE enum td_anomaly td_parse_certificate_request(struct td_arena *arena,
 enum td_kx_kind td_kx_from_cipher(uint16_t cipher);
 
 /* td_escape_string copies n wire bytes into the arena as printable ASCII: bytes outside 0x20..0x7e and the
- * backslash become \xNN. Returns NULL when the arena is full. */
+ * backslash become \xNN. Only TD_ESCAPE_MAX_IN input bytes are escaped (longer strings end in "...", so one
+ * hostile name cannot fill the connection arena); it asks the arena for min(n, TD_ESCAPE_MAX_IN) * 4 + 4
+ * bytes. Returns NULL when the arena is full. */
+#define TD_ESCAPE_MAX_IN 1024u
 char *td_escape_string(struct td_arena *arena, struct td_cursor bytes);
 
 #endif

@@ -179,6 +179,48 @@ static bool is_failed(enum td_outcome o)
     return o == TD_OUTCOME_FAILED_ALERT || o == TD_OUTCOME_RESET || o == TD_OUTCOME_CLOSED;
 }
 
+/* count_value adds one to value's entry of a small table, or to *other when the table is full. */
+static void count_value(struct td_server_count *table, uint32_t *num, uint32_t max, uint32_t *other, int32_t value)
+{
+    for (uint32_t i = 0; i < *num; i++) {
+        if (table[i].value == value) {
+            table[i].count++;
+            return;
+        }
+    }
+    if (*num < max) {
+        table[*num].value = value;
+        table[*num].count = 1;
+        (*num)++;
+        return;
+    }
+    (*other)++;
+}
+
+static void add_outcome(struct td_server_facts *s, const struct td_tls_facts *tls)
+{
+    switch (tls->outcome) {
+    case TD_OUTCOME_FAILED_ALERT:
+        s->failed_alert++;
+        count_value(s->alerts, &s->num_alerts, TD_SERVER_MAX_ALERTS, &s->alerts_other, tls->outcome_alert);
+        break;
+    case TD_OUTCOME_RESET:
+        s->failed_reset++;
+        break;
+    case TD_OUTCOME_CLOSED:
+        s->failed_closed++;
+        break;
+    case TD_OUTCOME_INCOMPLETE:
+        s->incomplete++;
+        break;
+    default:
+        break;
+    }
+    if (tls->cipher != 0) {
+        count_value(s->ciphers, &s->num_ciphers, TD_SERVER_MAX_CIPHERS, &s->ciphers_other, tls->cipher);
+    }
+}
+
 static void add_dhe(struct td_server_facts *s, const struct td_tls_facts *tls)
 {
     const struct td_kx_facts *kx = &tls->kx;
@@ -241,6 +283,7 @@ const struct td_server_facts *td_server_table_add(struct td_server_table *t, con
         }
     }
     add_dhe(s, tls);
+    add_outcome(s, tls);
     if (tls->hs_records_after_done[TD_ROLE_CLIENT] + (uint64_t)tls->hs_records_after_done[TD_ROLE_SERVER] > 0) {
         s->renegotiations++;
     }

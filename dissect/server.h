@@ -8,6 +8,15 @@
 #include "../capture/flow.h"
 #include "facts.h"
 
+/* Distinct cipher suites and failure alerts kept per server (a server negotiates a handful). */
+#define TD_SERVER_MAX_CIPHERS 8
+#define TD_SERVER_MAX_ALERTS 8
+
+struct td_server_count {
+    int32_t value;
+    uint32_t count;
+};
+
 struct td_server_facts {
     struct td_addr addr;
     uint16_t port;
@@ -31,6 +40,15 @@ struct td_server_facts {
     uint32_t dhe_failed_short_key; /* failed and had a short key: the 1-in-256 pattern */
     uint64_t first_dhe_failed_short_key_frame;
     uint32_t renegotiations;       /* connections with handshake records after completion */
+    /* Cipher suites negotiated, by count; suites past TD_SERVER_MAX_CIPHERS distinct ones count in other. */
+    struct td_server_count ciphers[TD_SERVER_MAX_CIPHERS];
+    uint32_t num_ciphers;
+    uint32_t ciphers_other;
+    /* Failures by reason: outcome (failed_alert, reset, closed, incomplete) and, for failed_alert, the alert. */
+    uint32_t failed_alert, failed_reset, failed_closed, incomplete;
+    struct td_server_count alerts[TD_SERVER_MAX_ALERTS]; /* value: alert description; -1 encrypted */
+    uint32_t num_alerts;
+    uint32_t alerts_other;
     uint64_t first_frame;          /* first frame of its first connection */
 };
 

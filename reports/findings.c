@@ -165,6 +165,38 @@ json_t *td_json_server(struct td_json_ctx *ctx, size_t input_index, const struct
     td_json_set(ctx, dhe, "failed_short_key", json_integer(s->dhe_failed_short_key));
     td_json_set(ctx, o, "dhe", dhe);
     td_json_set(ctx, o, "renegotiations", json_integer(s->renegotiations));
+    json_t *ciphers = json_array();
+    for (uint32_t i = 0; i < s->num_ciphers; i++) {
+        const struct td_cipher_suite *cs = td_cipher_suite_find((uint16_t)s->ciphers[i].value);
+        char code[8];
+        snprintf(code, sizeof(code), "0x%04x", (unsigned)s->ciphers[i].value);
+        json_t *c = json_object();
+        td_json_set(ctx, c, "code", json_string(code));
+        td_json_set(ctx, c, "name", td_json_str(cs != NULL ? cs->name : NULL));
+        td_json_set(ctx, c, "connections", json_integer(s->ciphers[i].count));
+        td_json_append(ctx, ciphers, c);
+    }
+    json_t *cipher_obj = json_object();
+    td_json_set(ctx, cipher_obj, "negotiated", ciphers);
+    td_json_set(ctx, cipher_obj, "other", json_integer(s->ciphers_other));
+    td_json_set(ctx, o, "ciphers", cipher_obj);
+    json_t *fail = json_object();
+    td_json_set(ctx, fail, "failed_alert", json_integer(s->failed_alert));
+    td_json_set(ctx, fail, "reset", json_integer(s->failed_reset));
+    td_json_set(ctx, fail, "closed", json_integer(s->failed_closed));
+    td_json_set(ctx, fail, "incomplete", json_integer(s->incomplete));
+    json_t *alerts = json_array();
+    for (uint32_t i = 0; i < s->num_alerts; i++) {
+        int32_t d = s->alerts[i].value;
+        json_t *a = json_object();
+        td_json_set(ctx, a, "description", d >= 0 ? json_integer(d) : json_null());
+        td_json_set(ctx, a, "name", td_json_str(d >= 0 ? td_name_alert(d) : "encrypted"));
+        td_json_set(ctx, a, "connections", json_integer(s->alerts[i].count));
+        td_json_append(ctx, alerts, a);
+    }
+    td_json_set(ctx, fail, "alerts", alerts);
+    td_json_set(ctx, fail, "alerts_other", json_integer(s->alerts_other));
+    td_json_set(ctx, o, "failures", fail);
     td_json_set(ctx, o, "findings", json_array());
     return o;
 }

@@ -55,6 +55,12 @@ struct td_report_pending {
     bool match[TD_SEVERITY_ERROR + 2]; /* filter verdict by its most severe finding: [0] none, [1 + severity] */
 };
 
+/* A growing text buffer (dumps are collected here and written in one piece). */
+struct td_text {
+    char *data;
+    size_t len, cap;
+};
+
 struct td_report {
     struct td_report_options opts;
     struct td_json_ctx ctx;
@@ -72,6 +78,7 @@ struct td_report {
     struct td_report_server *servers;
     size_t num_servers, cap_servers;
     struct td_report_totals totals;
+    struct td_text text;       /* reused for every connection's and event's dump */
     bool events_failed;        /* the event stream reported a write error (said once, at finish) */
     int events_errno;
 };

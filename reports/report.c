@@ -162,14 +162,35 @@ static bool filter_match(const struct td_report *r, const struct td_flow_info *i
     return r->opts.filter == NULL || td_filter_match(r->opts.filter, info, facts, max_severity);
 }
 
-static int spool_write(const char *buffer, size_t size, void *data)
+/* jansson hands a dump over token by token: collected in memory, it reaches the stream in one fwrite. */
+static int text_append(const char *buffer, size_t size, void *data)
 {
-    struct td_report *r = data;
-    if (fwrite(buffer, 1, size, r->spool) != size) {
+    struct td_text *t = data;
+    if (size > SIZE_MAX - t->len) {
         return -1;
     }
-    r->spool_bytes += size;
+    if (t->len + size > t->cap) {
+        size_t cap = t->cap != 0 ? t->cap : 16384;
+        while (cap < t->len + size) {
+            cap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
+        }
+        char *bigger = realloc(t->data, cap);
+        if (bigger == NULL) {
+            return -1;
+        }
+        t->data = bigger;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, buffer, size);
+    t->len += size;
     return 0;
+}
+
+/* dump_to renders json into t (emptied first); false on allocation failure. */
+static bool dump_to(struct td_text *t, json_t *json, size_t flags)
+{
+    t->len = 0;
+    return json_dump_callback(json, text_append, t, flags) == 0;
 }
 
 /* spool_connection appends the pending connection's JSON to the spool and indexes it. */
@@ -190,15 +211,20 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
         r->cap_index = cap;
     }
     uint64_t offset = r->spool_bytes;
+    if (!dump_to(&r->text, p->json, DUMP_FLAGS)) {
+        r->ctx.failures++;
+        return;
+    }
     errno = 0;
-    if (json_dump_callback(p->json, spool_write, r, DUMP_FLAGS) != 0) {
+    if (fwrite(r->text.data, 1, r->text.len, r->spool) != r->text.len) {
         r->spool_failed = true;
         r->spool_errno = errno;
         return;
     }
+    r->spool_bytes += r->text.len;
     r->index[r->num_index++] = (struct td_report_index){
         .input = p->input, .first_frame = p->first_frame, .id = p->id, .offset = offset,
-        .length = r->spool_bytes - offset};
+        .length = r->text.len};
     r->index_sorted = false;
 }
 
@@ -222,9 +248,12 @@ static void write_event(struct td_report *r, json_t *event)
     if (r->events_failed) {
         return;
     }
+    if (!dump_to(&r->text, event, JSON_COMPACT | JSON_REAL_PRECISION(15)) || text_append("\n", 1, &r->text) != 0) {
+        r->ctx.failures++;
+        return;
+    }
     errno = 0;
-    if (json_dumpf(event, r->opts.events, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
-        fputc('\n', r->opts.events) == EOF || fflush(r->opts.events) != 0) {
+    if (fwrite(r->text.data, 1, r->text.len, r->opts.events) != r->text.len || fflush(r->opts.events) != 0) {
         r->events_failed = true;
         r->events_errno = errno;
     }
@@ -510,19 +539,18 @@ json_t *td_report_load_conn(struct td_report *r, size_t i)
 static bool write_indented(FILE *f, const char *text, size_t len, int indent)
 {
     static const char spaces[] = "        ";
-    while (len > 0) {
+    struct td_text out = {0};
+    bool ok = true;
+    while (ok && len > 0) {
         const char *nl = memchr(text, '\n', len);
         size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
-        if (fwrite(text, 1, n, f) != n) {
-            return false;
-        }
-        if (nl != NULL && fwrite(spaces, 1, (size_t)indent, f) != (size_t)indent) {
-            return false;
-        }
+        ok = text_append(text, n, &out) == 0 && (nl == NULL || text_append(spaces, (size_t)indent, &out) == 0);
         text += n;
         len -= n;
     }
-    return true;
+    ok = ok && fwrite(out.data, 1, out.len, f) == out.len;
+    free(out.data);
+    return ok;
 }
 
 /* write_member writes `  "key": <value>` (value dumped and indented to sit at depth 1). */
@@ -680,6 +708,11 @@ static enum td_err write_atomic(const struct doc *d, const char *path, struct td
                           path, saved != 0 ? strerror(saved) : "write error");
         goto out;
     }
+    if (d->r->opts.interrupted != NULL && *d->r->opts.interrupted) {
+        rc = td_error_set(err, TD_ERR_IO, "interrupted while writing the JSON report: '%s' was not replaced (the "
+                                          "previous file, if any, is unchanged)", path);
+        goto out;
+    }
     if (rename(tmp, path) != 0) {
         rc = td_error_set(err, TD_ERR_IO,
                           "cannot write the JSON report to '%s': renaming the finished temporary file failed: %s; "
@@ -759,5 +792,6 @@ void td_report_free(struct td_report *r)
     free(r->servers);
     json_decref(r->inputs);
     free(r->input_name);
+    free(r->text.data);
     free(r);
 }

@@ -7,6 +7,7 @@
 #ifndef TD_REPORTS_REPORT_H
 #define TD_REPORTS_REPORT_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "../capture/flow.h"
@@ -42,6 +43,8 @@ struct td_report_options {
     const struct td_filter *filter; /* NULL: list every connection; else only those it matches (filter.h) */
     bool include_non_tls;        /* also list TCP connections that carried no TLS */
     const char *tool_version;
+    const volatile sig_atomic_t *interrupted; /* set by a signal handler: a report being written is not renamed
+                                               * into place (the previous file stays); NULL: never */
 };
 
 struct td_report;

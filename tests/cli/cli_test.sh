@@ -253,5 +253,29 @@ expect 0 "" -- -q "$root/samples/tls13.pcap" "$root/samples/tls12-ecdhe.pcap"
 if [ -s "$tmp/err" ]; then fail "a run without a terminal wrote to stderr: $(head -c 200 "$tmp/err")"; fi
 expect 0 "" -- -q --progress "$root/samples/tls13.pcap" "$root/samples/tls12-ecdhe.pcap"
 
+# An interrupted run (SIGINT/SIGTERM) stops reading, writes no report, leaves the previous one as it was, says
+# so, and exits 128 + the signal. The samples folder given 300 times takes far longer than the 1 s we wait.
+for sig in INT TERM; do
+  printf 'previous report\n' >"$tmp/prev.json"
+  args=()
+  for _ in $(seq 300); do args+=("$root/samples"); done
+  "$bin" -q --json "$tmp/prev.json" "${args[@]}" 2>"$tmp/err" &
+  pid=$!
+  sleep 1
+  kill -$sig $pid
+  wait $pid
+  rc=$?
+  want=$((128 + $(kill -l $sig)))
+  if [ $rc -ne $want ]; then
+    fail "SIG$sig: exit $rc, expected $want; stderr: $(head -c 300 "$tmp/err")"
+  elif ! grep -q "interrupted by SIG$sig.*no report was written.*prev.json' is unchanged" "$tmp/err"; then
+    fail "SIG$sig: the message does not say the report was not written: $(head -c 300 "$tmp/err")"
+  elif [ "$(cat "$tmp/prev.json")" != "previous report" ] || ls "$tmp"/.prev.json.* >/dev/null 2>&1; then
+    fail "SIG$sig: the previous report was changed or a temporary file was left behind"
+  else
+    echo "ok: SIG$sig -> $rc, previous report unchanged"
+  fi
+done
+
 echo "$failures failures"
 [ "$failures" -eq 0 ]

@@ -1211,6 +1211,45 @@ static void test_server_table_first_frames(void)
     td_server_table_free(t);
 }
 
+/* Ciphers and failure reasons per server: counted per distinct value, the ninth distinct one in "other". */
+static void test_server_table_ciphers_and_failures(void)
+{
+    struct td_server_table *t = td_server_table_new(16);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    struct td_flow_info f = flow_v4(1, 443);
+    const struct td_server_facts *s = NULL;
+    for (uint16_t i = 0; i < 10; i++) {
+        struct td_tls_facts a = tls_conn(0x0303, TD_OUTCOME_ESTABLISHED);
+        a.cipher = (uint16_t)(0xc02f + (i < 2 ? 0 : i)); /* 0xc02f twice, then eight more distinct suites */
+        s = td_server_table_add(t, &f, &a);
+    }
+    struct td_tls_facts fa = tls_conn(0x0303, TD_OUTCOME_FAILED_ALERT);
+    fa.outcome_alert = 70;
+    s = td_server_table_add(t, &f, &fa);
+    s = td_server_table_add(t, &f, &fa);
+    fa.outcome_alert = -1; /* encrypted */
+    s = td_server_table_add(t, &f, &fa);
+    struct td_tls_facts rst = tls_conn(0, TD_OUTCOME_RESET);
+    s = td_server_table_add(t, &f, &rst);
+    struct td_tls_facts inc = tls_conn(0, TD_OUTCOME_INCOMPLETE);
+    s = td_server_table_add(t, &f, &inc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(s->num_ciphers, TD_SERVER_MAX_CIPHERS);
+    CU_ASSERT_EQUAL(s->ciphers[0].value, 0xc02f);
+    CU_ASSERT_EQUAL(s->ciphers[0].count, 2);
+    CU_ASSERT_EQUAL(s->ciphers_other, 1);
+    CU_ASSERT_EQUAL(s->failed_alert, 3);
+    CU_ASSERT_EQUAL(s->failed_reset, 1);
+    CU_ASSERT_EQUAL(s->incomplete, 1);
+    CU_ASSERT_EQUAL(s->failed_closed, 0);
+    CU_ASSERT_EQUAL(s->num_alerts, 2);
+    CU_ASSERT_EQUAL(s->alerts[0].value, 70);
+    CU_ASSERT_EQUAL(s->alerts[0].count, 2);
+    CU_ASSERT_EQUAL(s->alerts[1].value, -1);
+    CU_ASSERT_EQUAL(s->failed, 4); /* failed = alert + reset + closed; incomplete is not a failure */
+    td_server_table_free(t);
+}
+
 static void test_server_table_aggregate(void)
 {
     struct td_server_table *t = td_server_table_new(16);
@@ -1498,6 +1537,7 @@ static CU_TestInfo tests[] = {
     {"cert_request_and_client_cert", test_cert_request_and_client_cert},
     {"anomaly_fields", test_anomaly_fields},
     {"server_table_aggregate", test_server_table_aggregate},
+    {"server_table_ciphers_and_failures", test_server_table_ciphers_and_failures},
     {"server_table_first_frames", test_server_table_first_frames},
     {"server_table_dhe_rules", test_server_table_dhe_rules},
     {"server_table_keys", test_server_table_keys},
