@@ -20,7 +20,8 @@
 # Rounds alternate the tools (pcapcount, tlsdiag, ndpiReader, tshark) so that a noisy neighbour
 # hurts all of them alike. Commands, as in the kit's run-bench.sh:
 #   pcapcount FILE                                 libpcap read loop (pcap_next_ex)
-#   tlsdiag -q --json DIR/tlsdiag-CAPTURE.json FILE   full analysis, built-in rules, JSON report
+#   tlsdiag --threads 2 -q --json DIR/tlsdiag-CAPTURE.json FILE   full analysis, built-in rules, JSON report
+#   tlsdiag --threads 1 ...                        the same on one thread (the --threads speed-up)
 #   ndpiReader -i FILE
 #   tshark -r FILE -T fields -e tls.handshake.type
 # Tool output goes to a file under DIR (kept for the evidence column), never to /dev/null for
@@ -86,14 +87,15 @@ trap 'rm -rf "$bin"' EXIT
 pcapcount=$bin/pcapcount
 gcc -O2 -Wall -o "$pcapcount" "$ref/pcapcount.c" -lpcap || die "cannot build $ref/pcapcount.c (libpcap-dev?)"
 
-tools=(pcapcount tlsdiag ndpiReader tshark)
+tools=(pcapcount tlsdiag tlsdiag-t1 ndpiReader tshark)
 cmd=()
 command_for() {  # tool capture-file -> cmd array
   local name
   name=$(basename "$2" .pcap)
   case $1 in
     pcapcount) cmd=("$pcapcount" "$2") ;;
-    tlsdiag) cmd=("$tlsdiag" -q --json "$data/tlsdiag-$name.json" "$2") ;;
+    tlsdiag) cmd=("$tlsdiag" --threads 2 -q --json "$data/tlsdiag-$name.json" "$2") ;;
+    tlsdiag-t1) cmd=("$tlsdiag" --threads 1 -q --json "$data/tlsdiag-$name.json" "$2") ;;
     ndpiReader) cmd=(ndpiReader -i "$2") ;;
     tshark) cmd=(tshark -r "$2" -T fields -e tls.handshake.type) ;;
   esac
@@ -111,7 +113,7 @@ run_one() {  # tool capture-file record(0|1)
   rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tmp/time")
   [ "$3" = 1 ] || return 0
   echo "${t0/./} ${t1/./} $rss" | awk '{printf "%.6f %d\n", ($2-$1)/1e6, $3}' >> "$tmp/$name--$1.runs"
-  if [ "$1" = tlsdiag ]; then
+  if [ "$1" = tlsdiag ] || [ "$1" = tlsdiag-t1 ]; then
     python3 "$here/totals.py" "$data/tlsdiag-$name.json" >> "$tmp/$name--tlsdiag.totals"
   fi
 }

@@ -10,10 +10,11 @@ import statistics
 import subprocess
 import time
 
-TOOLS = ['pcapcount', 'tlsdiag', 'ndpiReader', 'tshark']
+TOOLS = ['pcapcount', 'tlsdiag', 'tlsdiag-t1', 'ndpiReader', 'tshark']
 LABEL = {
     'pcapcount': 'libpcap read loop (pcapcount)',
-    'tlsdiag': 'tlsdiag -q --json FILE',
+    'tlsdiag': 'tlsdiag -q --json FILE (--threads 2)',
+    'tlsdiag-t1': 'tlsdiag --threads 1 -q --json FILE',
     'ndpiReader': 'ndpiReader -i',
     'tshark': 'tshark -T fields -e tls.handshake.type',
 }
@@ -130,6 +131,7 @@ def main():
         ev['tlsdiag'] = '%d connections, %d TLS, findings %s' % (
             tot.get('connections', -1), tot.get('tls_connections', -1),
             '/'.join(str(tot.get('findings', {}).get(k, '?')) for k in ('error', 'warning', 'info')))
+        ev['tlsdiag-t1'] = 'same totals' if all(t == plain for t in timed) else 'totals DIFFER'
         same = all(t == plain for t in timed)
         checks.append('%s: %d timed runs and the plain `tlsdiag --json` run: totals %s' % (
             cap, len(timed), 'equal' if same else 'DIFFER'))
@@ -159,6 +161,8 @@ def main():
                             '%.1f %%' % (100 * share), share >= BULK_READ_SHARE))
         if 'handshake' in name:
             targets.append(('%s: >= 1.5 M packets/s' % cap, '%.3f M packets/s' % (pps / 1e6), pps >= HS_PPS))
+            speedup = med['tlsdiag-t1'] / med['tlsdiag']
+            targets.append(('%s: --threads 2 >= 1.6x --threads 1' % cap, '%.2fx' % speedup, speedup >= 1.6))
         targets.append(('%s: peak RSS < %d MB' % (cap, RSS_MIB), '%.1f MiB' % rss, rss < RSS_MIB))
 
     w('## Targets (issue 5)')

@@ -535,6 +535,7 @@ int main(int argc, char **argv)
         }
         cli.live_opts.events_path = cli.events_path;
         cli.progress = 0;
+        cli.popts.threads = 1; /* one capture, one engine */
     }
     bool json_stdout = cli.ropts.json_path != NULL && strcmp(cli.ropts.json_path, "-") == 0;
     bool events_stdout = cli.events_path != NULL && strcmp(cli.events_path, "-") == 0;

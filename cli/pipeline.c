@@ -36,6 +36,7 @@ struct td_engine {
     bool evidence_error_said;   /* the first failure to write an evidence file was reported on errs */
     bool out_of_memory;
     struct td_flow_stats shard_stats; /* --threads: the flow tables' counters, summed over the files */
+    bool sharded_inputs;              /* files were read by shards: shard_stats is the count */
 };
 
 /* Offline run state around the engine. */
@@ -160,9 +161,9 @@ static void keep_evidence(struct td_engine *e, const struct td_flow_info *info, 
 /* commit_connection reports one finished connection: report entry, rules (in close order: connection rules
  * see their server's facts as known so far), evidence, events. prep: its JSON made on a worker, or NULL. */
 static void commit_connection(struct td_engine *run, size_t input_index, const struct td_flow_info *info,
-                              const struct td_tls_facts *facts, struct td_report_prepared *prep)
+                              const struct td_tls_facts *facts, struct td_report_prepared *prep, bool free_prep)
 {
-    td_report_add_prepared(run->report, input_index, info, facts, prep);
+    td_report_add_prepared(run->report, input_index, info, facts, prep, free_prep);
     run->max_severity = -1;
     evaluate_connection(run, info, facts);
     if (run->opts->evidence != NULL) {
@@ -179,7 +180,7 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
         return;
     }
     td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
-    commit_connection(run, c->input_index, info, td_tls_conn_facts(c->tls), NULL);
+    commit_connection(run, c->input_index, info, td_tls_conn_facts(c->tls), NULL, false);
     td_tls_conn_free(c->tls);
     free(c);
 }
@@ -342,9 +343,15 @@ uint64_t td_engine_active_flows(const struct td_engine *e)
     return td_flow_table_active(e->flows);
 }
 
+/* Whether files are read by shards: --evidence needs every frame in one place, so it keeps one thread. */
+static bool sharded(const struct td_pipeline_options *opts)
+{
+    return opts->threads > 1 && opts->evidence == NULL;
+}
+
 const struct td_flow_stats *td_engine_flow_stats(const struct td_engine *e)
 {
-    return e->opts->threads > 1 ? &e->shard_stats : td_flow_table_stats(e->flows);
+    return e->sharded_inputs ? &e->shard_stats : td_flow_table_stats(e->flows);
 }
 
 bool td_engine_out_of_memory(const struct td_engine *e)
@@ -396,7 +403,7 @@ static bool analyse_file(struct run *run, const char *path, bool from_dir, struc
         result->inputs_failed++;
         return false;
     }
-    if (run->engine->opts->threads > 1 && run->engine->opts->evidence == NULL) {
+    if (sharded(run->engine->opts)) {
         td_reader_free(reader);
         analyse_file_threaded(run, path, result);
         return true;
@@ -458,9 +465,20 @@ struct closed {
     struct td_tls_conn *tls;            /* NULL: the connection had no state (memory ran out at its open) */
     struct td_report_prepared *prep;    /* its report JSON, made on the worker */
     size_t input_index;
+    uint32_t worker;                    /* the worker it came from (its memory goes back there) */
 };
 
 struct shards;
+
+/* What a committed connection leaves to free. It goes back to the worker that allocated it: glibc frees a
+ * block fastest on the thread (arena) that made it, and freeing another thread's blocks was a third of a
+ * two-thread run. */
+struct spent {
+    struct td_tls_conn *tls;
+    struct td_report_prepared *prep;
+};
+
+#define SPENT_LEN (2u * SHARD_QUEUE_LEN)
 
 struct worker {
     struct shards *sh;
@@ -470,6 +488,8 @@ struct worker {
     struct td_flow_table *flows;
     struct closed queue[SHARD_QUEUE_LEN];
     size_t head, count;                 /* under sh->mu */
+    struct spent spent[SPENT_LEN];      /* under sh->mu: committed, to be freed by this worker */
+    size_t num_spent;
     bool done;                          /* under sh->mu: the file is read and every connection queued */
     bool out_of_memory;
     /* worker 0 only: what the input summary and the progress line need */
@@ -491,6 +511,10 @@ struct shards {
     pthread_mutex_t mu;
     pthread_cond_t ready;               /* a worker queued a connection or finished */
     pthread_cond_t space;               /* the committer took a connection */
+    /* Who sleeps (under mu): a wake-up is a system call and, on a VM, an interrupt to another CPU, so it is
+     * sent only to a thread that waits. */
+    bool committer_waits;
+    uint32_t workers_waiting;
 };
 
 static void *shard_open(void *ctx, const struct td_flow_info *info)
@@ -507,11 +531,36 @@ static void *shard_open(void *ctx, const struct td_flow_info *info)
     return c;
 }
 
+static void free_spent(struct spent *spent, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        td_tls_conn_free(spent[i].tls);
+        td_report_prepared_free(spent[i].prep);
+    }
+}
+
+/* give_back hands a committed connection's memory to its worker (or frees it here when the worker has
+ * finished or its list is full). */
+static void give_back(struct shards *sh, uint32_t worker, struct td_tls_conn *tls, struct td_report_prepared *prep)
+{
+    struct worker *w = &sh->workers[worker];
+    pthread_mutex_lock(&sh->mu);
+    bool kept = !w->done && w->num_spent < SPENT_LEN;
+    if (kept) {
+        w->spent[w->num_spent++] = (struct spent){.tls = tls, .prep = prep};
+    }
+    pthread_mutex_unlock(&sh->mu);
+    if (!kept) {
+        struct spent one = {.tls = tls, .prep = prep};
+        free_spent(&one, 1);
+    }
+}
+
 static void shard_close(void *ctx, void *user, const struct td_flow_info *info)
 {
     struct worker *w = ctx;
     struct conn *c = user;
-    struct closed item = {.info = *info, .input_index = w->sh->engine->input_index};
+    struct closed item = {.info = *info, .input_index = w->sh->engine->input_index, .worker = w->index};
     if (c != NULL) {
         td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
         item.tls = c->tls;
@@ -519,14 +568,24 @@ static void shard_close(void *ctx, void *user, const struct td_flow_info *info)
         free(c);
     }
     struct shards *sh = w->sh;
+    struct spent spent[SPENT_LEN];
+    size_t num_spent;
     pthread_mutex_lock(&sh->mu);
     while (w->count == SHARD_QUEUE_LEN) {
+        sh->workers_waiting++;
         pthread_cond_wait(&sh->space, &sh->mu);
+        sh->workers_waiting--;
     }
     w->queue[(w->head + w->count) % SHARD_QUEUE_LEN] = item;
     w->count++;
-    pthread_cond_signal(&sh->ready);
+    num_spent = w->num_spent;
+    memcpy(spent, w->spent, num_spent * sizeof(spent[0]));
+    w->num_spent = 0;
+    if (sh->committer_waits) {
+        pthread_cond_signal(&sh->ready);
+    }
     pthread_mutex_unlock(&sh->mu);
+    free_spent(spent, num_spent);
 }
 
 static void *shard_main(void *arg)
@@ -582,8 +641,11 @@ static void *shard_main(void *arg)
     }
     pthread_mutex_lock(&sh->mu);
     w->done = true;
+    size_t num_spent = w->num_spent;
+    w->num_spent = 0;
     pthread_cond_signal(&sh->ready);
     pthread_mutex_unlock(&sh->mu);
+    free_spent(w->spent, num_spent); /* done: the committer adds no more */
     return NULL;
 }
 
@@ -600,7 +662,9 @@ static void wait_ready(struct shards *sh)
         until.tv_sec++;
         until.tv_nsec -= 1000000000;
     }
+    sh->committer_waits = true;
     (void)pthread_cond_timedwait(&sh->ready, &sh->mu, &until);
+    sh->committer_waits = false;
 }
 
 static void discard_closed(struct closed *item)
@@ -640,7 +704,9 @@ static bool next_closed(struct shards *sh, uint64_t seq, struct closed *out)
                 *out = w->queue[w->head];
                 w->head = (w->head + 1) % SHARD_QUEUE_LEN;
                 w->count--;
-                pthread_cond_broadcast(&sh->space);
+                if (sh->workers_waiting > 0) {
+                    pthread_cond_broadcast(&sh->space);
+                }
                 pthread_mutex_unlock(&sh->mu);
                 return true;
             }
@@ -663,6 +729,7 @@ static void analyse_file_threaded(struct run *run, const char *path, struct td_p
 {
     struct td_engine *e = run->engine;
     uint32_t num = e->opts->threads;
+    e->sharded_inputs = true;
     struct shards sh = {.engine = e, .path = path, .num = num};
     sh.workers = calloc(num, sizeof(*sh.workers));
     if (sh.workers == NULL) {
@@ -698,11 +765,9 @@ static void analyse_file_threaded(struct run *run, const char *path, struct td_p
     struct closed item;
     for (uint64_t seq = 1; next_closed(&sh, seq, &item); seq++) {
         if (item.tls != NULL) {
-            commit_connection(e, item.input_index, &item.info, td_tls_conn_facts(item.tls), item.prep);
-            td_tls_conn_free(item.tls);
-        } else {
-            td_report_prepared_free(item.prep);
+            commit_connection(e, item.input_index, &item.info, td_tls_conn_facts(item.tls), item.prep, false);
         }
+        give_back(&sh, item.worker, item.tls, item.prep);
     }
     struct worker *w0 = &sh.workers[0];
     for (uint32_t k = 0; k < num; k++) {

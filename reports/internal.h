@@ -47,8 +47,10 @@ struct td_report_pending {
     bool active;
     size_t input;
     uint64_t first_frame, id;
-    json_t *json;              /* the connection object, or NULL when neither a JSON report nor a summary is made */
-    json_t *findings;          /* owned reference: the "findings" array (inside json when json is set) */
+    struct td_report_prepared *prep; /* its text without findings and evidence; NULL when neither a JSON report
+                                      * nor a summary is made */
+    bool own_prep;             /* prep was made here (freed at the end), not handed in by td_report_add_prepared */
+    json_t *findings;          /* owned: the "findings" array */
     char *evidence;            /* the evidence pcap's path, or NULL */
     const struct td_flow_info *info;   /* for the event, built at the end with the findings (valid until then) */
     const struct td_tls_facts *facts;
@@ -79,6 +81,7 @@ struct td_report {
     size_t num_servers, cap_servers;
     struct td_report_totals totals;
     struct td_text text;       /* reused for every connection's and event's dump */
+    struct td_text scratch;    /* reused for the members spliced into a connection */
     bool events_failed;        /* the event stream reported a write error (said once, at finish) */
     int events_errno;
 };
@@ -101,7 +104,8 @@ const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len);
 
 /* --- documents (json.c) --- */
 
-/* td_json_connection converts one connection; returns a new reference (never NULL: a failed part is
+/* td_json_connection converts one connection, without its "findings" and "evidence" (the report splices those
+ * in at the end of the connection); returns a new reference (never NULL: a failed part is
  * counted in ctx and left out). */
 json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
                            const struct td_tls_facts *facts);

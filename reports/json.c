@@ -1037,8 +1037,7 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     td_json_set(ctx, o, "anomalies", an);
     td_json_set(ctx, o, "anomalies_seen", json_integer(f->anomalies_seen));
     td_json_set(ctx, o, "arena_full", boolean(f->arena_full));
-    td_json_set(ctx, o, "findings", json_array()); /* filled by td_report_add_finding */
-    return o;
+    return o; /* "findings" and "evidence" follow when the connection ends (report.c, splice_connection) */
 }
 
 /* --- inputs, totals, limits --- */

@@ -17,6 +17,21 @@
 /* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as
  * "12.345" rather than the 17-digit binary expansion. */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
+/* A connection sits at depth 2 of the report (root, "connections"): its text is indented by 4 spaces, and
+ * ends in its closing brace at that indentation. */
+#define CONN_INDENT 4u
+#define CONN_CLOSE "\n    }"
+#define CONN_CLOSE_LEN 6u
+
+/* A connection converted to its report text, on whatever thread called td_report_prepare: the JSON object
+ * without "findings" and "evidence" (known only once the rules ran), dumped and freed. The end of the
+ * connection splices those two members in (spool_connection). Building and dumping are nearly all of a
+ * report's cost, and this way worker threads do both. */
+struct td_report_prepared {
+    struct td_json_ctx ctx;
+    struct td_text text;
+    bool ok;
+};
 
 static int64_t wall_clock_ns(void)
 {
@@ -193,6 +208,46 @@ static bool dump_to(struct td_text *t, json_t *json, size_t flags)
     return json_dump_callback(json, text_append, t, flags) == 0;
 }
 
+/* append_indented appends len bytes of text to t with `indent` spaces after every newline. */
+static bool append_indented(struct td_text *t, const char *text, size_t len, size_t indent)
+{
+    static const char spaces[] = "                ";
+    bool ok = indent < sizeof(spaces);
+    while (ok && len > 0) {
+        const char *nl = memchr(text, '\n', len);
+        size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
+        ok = text_append(text, n, t) == 0 && (nl == NULL || text_append(spaces, indent, t) == 0);
+        text += n;
+        len -= n;
+    }
+    return ok;
+}
+
+/* append_member appends `,\n      "key": <value>` to t: a member of a connection inside the array. */
+static bool append_member(struct td_text *t, struct td_text *scratch, const char *key, json_t *value)
+{
+    if (value == NULL || !dump_to(scratch, value, DUMP_FLAGS | JSON_ENCODE_ANY)) {
+        return false;
+    }
+    return text_append(",\n      \"", 9, t) == 0 && text_append(key, strlen(key), t) == 0 &&
+           text_append("\": ", 3, t) == 0 && append_indented(t, scratch->data, scratch->len, CONN_INDENT + 2);
+}
+
+/* splice_connection makes the connection's full text in r->text: the prepared body, then "findings" and
+ * "evidence" (the same text jansson writes for the whole object). */
+static bool splice_connection(struct td_report *r, const struct td_report_pending *p)
+{
+    const struct td_text *body = &p->prep->text;
+    r->text.len = 0;
+    json_t *evidence = td_json_str(p->evidence);
+    bool ok = text_append(body->data, body->len - CONN_CLOSE_LEN, &r->text) == 0 &&
+              append_member(&r->text, &r->scratch, "findings", p->findings) &&
+              append_member(&r->text, &r->scratch, "evidence", evidence) &&
+              text_append(CONN_CLOSE, CONN_CLOSE_LEN, &r->text) == 0;
+    json_decref(evidence);
+    return ok;
+}
+
 /* spool_connection appends the pending connection's JSON to the spool and indexes it. */
 static void spool_connection(struct td_report *r, const struct td_report_pending *p)
 {
@@ -211,7 +266,7 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
         r->cap_index = cap;
     }
     uint64_t offset = r->spool_bytes;
-    if (!dump_to(&r->text, p->json, DUMP_FLAGS)) {
+    if (!splice_connection(r, p)) {
         r->ctx.failures++;
         return;
     }
@@ -281,8 +336,7 @@ void td_report_end_connection(struct td_report *r)
     int sev = max_severity(p->findings);
     if (p->match[sev + 1]) {
         r->totals.listed++;
-        if (p->json != NULL) {
-            td_json_set(&r->ctx, p->json, "evidence", td_json_str(p->evidence));
+        if (p->prep != NULL && p->prep->ok) {
             spool_connection(r, p);
         }
         if (r->opts.events != NULL && p->info != NULL) {
@@ -296,17 +350,36 @@ void td_report_end_connection(struct td_report *r)
             json_decref(event);
         }
     }
-    json_decref(p->json);
+    if (p->own_prep) {
+        td_report_prepared_free(p->prep);
+    }
     json_decref(p->findings);
     free(p->evidence);
     memset(p, 0, sizeof(*p));
 }
 
-/* A connection converted to JSON on a worker thread (td_report_prepare). */
-struct td_report_prepared {
-    struct td_json_ctx ctx;
-    json_t *json;
-};
+
+static struct td_report_prepared *prepare(size_t input_index, const struct td_flow_info *info,
+                                          const struct td_tls_facts *facts)
+{
+    struct td_report_prepared *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return NULL;
+    }
+    json_t *json = td_json_connection(&p->ctx, input_index, info, facts);
+    struct td_text flat = {0};
+    /* Indented here, on the worker, to sit in the report's "connections" array: the end of the run then only
+     * copies it. */
+    p->ok = json != NULL && dump_to(&flat, json, DUMP_FLAGS) &&
+            append_indented(&p->text, flat.data, flat.len, CONN_INDENT) && p->text.len >= CONN_CLOSE_LEN &&
+            memcmp(p->text.data + p->text.len - CONN_CLOSE_LEN, CONN_CLOSE, CONN_CLOSE_LEN) == 0;
+    free(flat.data);
+    json_decref(json);
+    if (!p->ok) {
+        p->ctx.failures++;
+    }
+    return p;
+}
 
 struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t input_index,
                                              const struct td_flow_info *info, const struct td_tls_facts *facts)
@@ -318,17 +391,13 @@ struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t i
     if (!wants_connection_json(r) || (!is_tls && !r->opts.include_non_tls)) {
         return NULL;
     }
-    struct td_report_prepared *p = calloc(1, sizeof(*p));
-    if (p != NULL) {
-        p->json = td_json_connection(&p->ctx, input_index, info, facts);
-    }
-    return p;
+    return prepare(input_index, info, facts);
 }
 
 void td_report_prepared_free(struct td_report_prepared *p)
 {
     if (p != NULL) {
-        json_decref(p->json);
+        free(p->text.data);
         free(p);
     }
 }
@@ -362,19 +431,24 @@ static void add_connection(struct td_report *r, size_t input_index, const struct
     p->input = input_index;
     p->first_frame = info->first_frame;
     p->id = info->id;
-    if (prep != NULL && prep->json != NULL) {
-        r->ctx.failures += prep->ctx.failures;
-        p->json = json_incref(prep->json);
-        p->findings = json_incref(json_object_get(p->json, "findings"));
+    if (prep != NULL) {
+        p->prep = prep;
     } else if (wants_connection_json(r)) {
-        p->json = td_json_connection(&r->ctx, input_index, info, facts);
-        p->findings = json_incref(json_object_get(p->json, "findings"));
-    } else {
-        p->findings = json_array();
+        p->prep = prepare(input_index, info, facts);
+        p->own_prep = true;
+        if (p->prep == NULL) {
+            r->ctx.failures++;
+        }
     }
+    if (p->prep != NULL) {
+        r->ctx.failures += p->prep->ctx.failures;
+    }
+    p->findings = json_array();
     if (p->findings == NULL) {
         r->ctx.failures++;
-        json_decref(p->json);
+        if (p->own_prep) {
+            td_report_prepared_free(p->prep);
+        }
         memset(p, 0, sizeof(*p));
         return;
     }
@@ -391,12 +465,14 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
 }
 
 void td_report_add_prepared(struct td_report *r, size_t input_index, const struct td_flow_info *info,
-                            const struct td_tls_facts *facts, struct td_report_prepared *prep)
+                            const struct td_tls_facts *facts, struct td_report_prepared *prep, bool free_prep)
 {
     if (r != NULL && info != NULL) {
         add_connection(r, input_index, info, facts, prep);
     }
-    td_report_prepared_free(prep);
+    if (free_prep) {
+        td_report_prepared_free(prep);
+    }
 }
 
 /* add_to_findings appends f to a findings array, or merges it into the finding of the same rule already there.
@@ -590,7 +666,7 @@ static bool write_document(struct td_report *r, FILE *f, json_t *totals, const s
             ok = false;
             break;
         }
-        ok = fputs(i == 0 ? "\n    " : ",\n    ", f) != EOF && write_indented(f, buf, r->index[i].length, 4);
+        ok = fputs(i == 0 ? "\n    " : ",\n    ", f) != EOF && fwrite(buf, 1, r->index[i].length, f) == r->index[i].length;
     }
     free(buf);
     ok = ok && fputs(r->num_index > 0 ? "\n  ],\n" : "],\n", f) != EOF;
@@ -779,7 +855,9 @@ void td_report_free(struct td_report *r)
     if (r == NULL) {
         return;
     }
-    json_decref(r->pending.json);
+    if (r->pending.own_prep) {
+        td_report_prepared_free(r->pending.prep);
+    }
     json_decref(r->pending.findings);
     free(r->pending.evidence);
     if (r->spool != NULL) {
@@ -793,5 +871,6 @@ void td_report_free(struct td_report *r)
     json_decref(r->inputs);
     free(r->input_name);
     free(r->text.data);
+    free(r->scratch.data);
     free(r);
 }

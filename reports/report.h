@@ -88,12 +88,13 @@ void td_report_add_connection(struct td_report *r, size_t input_index, const str
 void td_report_set_evidence(struct td_report *r, const char *path);
 /* For worker threads (--threads): td_report_prepare converts a connection to its report JSON on the calling
  * thread, reading nothing of r but its options (NULL when no JSON is needed for it); td_report_add_prepared is
- * td_report_add_connection using (and freeing) that conversion. */
+ * td_report_add_connection using that conversion, and frees it when free_prep (else the caller frees it with
+ * td_report_prepared_free, on the thread that made it, once the connection has ended). */
 struct td_report_prepared;
 struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t input_index,
                                              const struct td_flow_info *info, const struct td_tls_facts *facts);
 void td_report_add_prepared(struct td_report *r, size_t input_index, const struct td_flow_info *info,
-                            const struct td_tls_facts *facts, struct td_report_prepared *prep);
+                            const struct td_tls_facts *facts, struct td_report_prepared *prep, bool free_prep);
 void td_report_prepared_free(struct td_report_prepared *p);
 /* td_report_end_connection streams out the connection added last (see above); does nothing when none is open. */
 void td_report_end_connection(struct td_report *r);

@@ -244,6 +244,12 @@ PY
 then
   fail "filters or events: the reports do not agree with the unfiltered one (see above)"
 fi
+# --evidence runs on one thread: its report still counts the flows (flows_active_max), and names a pcap per failure.
+mkdir -p "$tmp/ev"
+expect 0 "" -- --evidence "$tmp/ev" --json "$tmp/ev.json" -q "$root/samples/version-mismatch.pcap" "$root/samples/tls13.pcap"
+if ! /usr/bin/python3 -c 'import json,os,sys; r=json.load(open(sys.argv[1])); t=r["totals"]; assert t["flows_active_max"] > 0, t; ev=[c["evidence"] for c in r["connections"] if c["evidence"]]; assert len(ev) == 1 and os.path.getsize(ev[0]) > 24, ev' "$tmp/ev.json"; then
+  fail "--evidence: the report lacks its flow counts or the one evidence pcap of version-mismatch.pcap"
+fi
 expect 2 "tlsdiag: --server \"example.com\".*DNS.*--sni" -- --server example.com "$root/samples"
 expect 2 "min-severity.*'fatal'" -- --min-severity fatal "$root/samples"
 expect 2 "both want standard output" -- --json - --events - "$root/samples"

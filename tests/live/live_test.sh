@@ -70,6 +70,7 @@ for port in (4433, 4434):
 assert len(glob.glob(f"{t}/evidence/*.pcap")) == 2
 stats = [e for e in events if e["event"]["dataset"] == "tlsdiag.stats"]
 assert len(stats) >= 2 and all(e["tlsdiag"]["stats"]["packets_dropped"]["kernel"] == 0 for e in stats), stats[-1]
+assert stats[-1]["tlsdiag"]["stats"]["flows"]["total"] >= 4, stats[-1]["tlsdiag"]["stats"]
 assert any(e["event"]["dataset"] == "tlsdiag.stats" for e in (json.loads(l) for l in open(f"{t}/events.ndjson"))), \
     "nothing written to the reopened event file"
 report = json.load(open(f"{t}/report.json"))

@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+# Helpers of bench/scaling.sh: pull the numbers out of a tlsdiag JSON report, and turn the runs
+# into the markdown table docs/PERFORMANCE.md quotes.
+#
+#   scaling_report.py facts REPORT.json   one TSV line: frames bytes connections tls_connections
+#                                         flows_evicted flows_active_max (only the report's head is
+#                                         parsed: inputs and totals come before the connections)
+#   scaling_report.py table RUNS.tsv      the markdown table; RUNS.tsv lines are
+#       kind capture file_bytes options status wall_s rss_kib frames bytes conns tls evicted active_max cpu_s
+#       (one line per timed run; kind "base" is the empty-capture run whose RSS is subtracted)
+import json
+import statistics
+import sys
+
+HEAD = 4 << 20
+
+
+def facts(path):
+    with open(path, encoding='utf-8', errors='replace') as f:
+        text = f.read(HEAD)
+    dec = json.JSONDecoder()
+    start = text.index('[', text.index('"inputs"'))
+    inputs, _ = dec.raw_decode(text, start)
+    start = text.index('{', text.index('"totals"'))
+    totals, _ = dec.raw_decode(text, start)
+    frames = sum(i.get('frames', 0) for i in inputs)
+    nbytes = sum(i.get('bytes', 0) for i in inputs)
+    print('\t'.join(str(v) for v in (frames, nbytes, totals['connections'], totals['tls_connections'],
+                                     totals['flows_evicted'], totals['flows_active_max'])))
+
+
+def num(n, digits=0):
+    return '{:,.{d}f}'.format(n, d=digits)
+
+
+def table(path):
+    rows = {}
+    order = []
+    base_rss = None
+    with open(path) as f:
+        for line in f:
+            p = line.rstrip('\n').split('\t')
+            if len(p) < 14:
+                continue
+            kind, capture, fbytes, opts, status = p[:5]
+            if kind == 'base':
+                base_rss = int(p[6]) if base_rss is None else min(base_rss, int(p[6]))
+                continue
+            key = (kind, capture, opts)
+            if key not in rows:
+                rows[key] = []
+                order.append(key)
+            rows[key].append(p)
+    base = base_rss or 0
+    out = []
+    out.append('| capture | options | size MB | packets | connections | flows open at once (max) | evicted '
+               '| wall s | CPU s | packets/s (CPU) | CPU us/packet | peak RSS MiB | KiB/connection above empty |')
+    out.append('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    for key in order:
+        runs = rows[key]
+        kind, capture, opts = key
+        fbytes = int(runs[0][2])
+        bad = [r for r in runs if r[4] != 'ok']
+        if bad:
+            out.append('| %s | %s | %s | | | | | %s | | | | %s | |' % (
+                capture, opts or 'default', num(fbytes / 1e6), bad[0][4],
+                num(max(int(r[6]) for r in bad) / 1024, 1)))
+            continue
+        wall = statistics.median(float(r[5]) for r in runs)
+        cpu = statistics.median(float(r[13]) for r in runs)
+        rss = max(int(r[6]) for r in runs)
+        frames, conns, evicted, active = int(runs[0][7]), int(runs[0][9]), int(runs[0][11]), int(runs[0][12])
+        per_conn = (rss - base) / conns if conns else 0
+        out.append('| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %.2f | %s | %s |' % (
+            capture, opts or 'default', num(fbytes / 1e6), num(frames), num(conns), num(active), num(evicted),
+            wall, cpu, num(frames / cpu if cpu > 0 else 0), cpu * 1e6 / frames if frames else 0,
+            num(rss / 1024, 1), num(per_conn, 1)))
+    out.append('')
+    out.append('Peak RSS of a run on an empty capture (subtracted in the last column): %s MiB. Wall and CPU s '
+               'are medians over the runs, RSS the largest.' % num(base / 1024, 1))
+    print('\n'.join(out))
+
+
+def main(argv):
+    if len(argv) == 2 and argv[0] == 'facts':
+        facts(argv[1])
+    elif len(argv) == 2 and argv[0] == 'table':
+        table(argv[1])
+    else:
+        sys.exit('usage: scaling_report.py facts REPORT.json | table RUNS.tsv')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
