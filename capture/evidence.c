@@ -84,27 +84,6 @@ struct td_evidence {
     struct td_evidence_stats stats;
 };
 
-/* LINKTYPE_* values (what frames carry) whose DLT_* value (what pcap_open_dead takes) differs on this
- * platform; libpcap refuses e.g. 101 as a DLT ("not supported in savefiles"). The same table as
- * reader.c's, plus 14, OpenBSD's DLT_RAW found in files, which is written as LINKTYPE_RAW. */
-static const struct {
-    uint32_t linktype;
-    int dlt;
-} linktype_dlt[] = {
-    {14, DLT_RAW},          {100, DLT_ATM_RFC1483}, {101, DLT_RAW}, {102, DLT_SLIP_BSDOS},
-    {103, DLT_PPP_BSDOS},   {106, DLT_ATM_CLIP},    {246, DLT_PFSYNC}, {258, DLT_PKTAP},
-};
-
-static int linktype_to_dlt(uint32_t linktype)
-{
-    for (size_t i = 0; i < sizeof(linktype_dlt) / sizeof(linktype_dlt[0]); i++) {
-        if (linktype_dlt[i].linktype == linktype) {
-            return linktype_dlt[i].dlt;
-        }
-    }
-    return linktype > INT32_MAX ? -1 : (int)linktype;
-}
-
 /* ---- keys and the hash table ---- */
 
 static int endpoint_cmp(const struct endpoint *a, const struct endpoint *b)
@@ -597,7 +576,7 @@ static enum td_err write_pcap(struct td_evidence *ev, const struct packet *list,
     FILE *fp = NULL;
     pcap_dumper_t *d = NULL;
     bool tmp_exists = false;
-    pcap_t *pd = pcap_open_dead_with_tstamp_precision(linktype_to_dlt(linktype), (int)snaplen,
+    pcap_t *pd = pcap_open_dead_with_tstamp_precision(td_linktype_to_dlt(linktype), (int)snaplen,
                                                       PCAP_TSTAMP_PRECISION_NANO);
     if (pd == NULL) {
         return td_error_set(err, TD_ERR_RESOURCE, "evidence: out of memory");

@@ -44,38 +44,6 @@ struct td_live {
     char warning[WARNING_LEN]; /* empty: none */
 };
 
-/* ---- link types ---- */
-
-/* DLT_* values (libpcap's API) whose LINKTYPE_* value (files, struct td_frame) differs on this platform;
- * the same table as reader.c's (pcap/dlt.h, libpcap's pcap-common.c). */
-static const struct {
-    uint32_t linktype;
-    int dlt;
-} linktype_dlt[] = {
-    {100, DLT_ATM_RFC1483}, {101, DLT_RAW},    {102, DLT_SLIP_BSDOS}, {103, DLT_PPP_BSDOS},
-    {106, DLT_ATM_CLIP},    {246, DLT_PFSYNC}, {258, DLT_PKTAP},
-};
-
-static uint32_t dlt_to_linktype(int dlt)
-{
-    for (size_t i = 0; i < sizeof(linktype_dlt) / sizeof(linktype_dlt[0]); i++) {
-        if (linktype_dlt[i].dlt == dlt) {
-            return linktype_dlt[i].linktype;
-        }
-    }
-    return (uint32_t)dlt;
-}
-
-static int linktype_to_dlt(uint32_t linktype)
-{
-    for (size_t i = 0; i < sizeof(linktype_dlt) / sizeof(linktype_dlt[0]); i++) {
-        if (linktype_dlt[i].linktype == linktype) {
-            return linktype_dlt[i].dlt;
-        }
-    }
-    return linktype > INT_MAX ? -1 : (int)linktype;
-}
-
 /* ---- helpers ---- */
 
 static int64_t monotonic_ms(void)
@@ -240,7 +208,7 @@ static enum td_err activate(struct td_live *l, bool is_any, struct td_error *err
         int set = pcap_set_datalink(l->p, DLT_LINUX_SLL2);
         (void)set;
     }
-    l->linktype = dlt_to_linktype(pcap_datalink(l->p));
+    l->linktype = td_linktype_from_dlt(pcap_datalink(l->p));
     return TD_OK;
 }
 
@@ -448,7 +416,7 @@ enum td_err td_live_filter_check(const char *filter, uint32_t linktype, struct t
     if (filter[0] == '\0') {
         return TD_OK;
     }
-    int dlt = linktype_to_dlt(linktype);
+    int dlt = td_linktype_to_dlt(linktype);
     if (dlt < 0) {
         return td_error_set(err, TD_ERR_USAGE, "cannot check capture filter '%s': link type %u is out of range",
                             filter, linktype);

@@ -206,7 +206,7 @@ static const struct {
     {106, DLT_ATM_CLIP},    {246, DLT_PFSYNC}, {258, DLT_PKTAP},
 };
 
-static uint32_t dlt_to_linktype(int dlt)
+uint32_t td_linktype_from_dlt(int dlt)
 {
     for (size_t i = 0; i < sizeof(linktype_dlt) / sizeof(linktype_dlt[0]); i++) {
         if (linktype_dlt[i].dlt == dlt) {
@@ -216,19 +216,23 @@ static uint32_t dlt_to_linktype(int dlt)
     return (uint32_t)dlt;
 }
 
-const char *td_linktype_name(uint32_t linktype)
+int td_linktype_to_dlt(uint32_t linktype)
 {
-    if (linktype > INT_MAX) {
-        return NULL;
+    if (linktype == 14) {
+        return DLT_RAW; /* OpenBSD's DLT_RAW, found in files: LINKTYPE_RAW */
     }
-    int dlt = (int)linktype;
     for (size_t i = 0; i < sizeof(linktype_dlt) / sizeof(linktype_dlt[0]); i++) {
         if (linktype_dlt[i].linktype == linktype) {
-            dlt = linktype_dlt[i].dlt;
-            break;
+            return linktype_dlt[i].dlt;
         }
     }
-    return pcap_datalink_val_to_name(dlt);
+    return linktype > INT_MAX ? -1 : (int)linktype;
+}
+
+const char *td_linktype_name(uint32_t linktype)
+{
+    int dlt = td_linktype_to_dlt(linktype);
+    return dlt < 0 ? NULL : pcap_datalink_val_to_name(dlt);
 }
 
 static void note_linktype(struct td_reader *r, uint32_t linktype)
@@ -302,7 +306,7 @@ static enum td_err open_libpcap(struct td_reader *r, FILE *f, struct td_error *e
     }
     r->pcap = p;
     r->backend = BACKEND_LIBPCAP;
-    r->pcap_linktype = dlt_to_linktype(pcap_datalink(p));
+    r->pcap_linktype = td_linktype_from_dlt(pcap_datalink(p));
     off_t pos = ftello(pcap_file(p));
     r->offset = pos > 0 ? (uint64_t)pos : 0;
     return TD_OK;

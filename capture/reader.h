@@ -58,6 +58,10 @@ uint64_t td_reader_offset(const struct td_reader *r);
 
 void td_reader_free(struct td_reader *r);
 
+/* LINKTYPE_* (files, struct td_frame) and DLT_* (libpcap's API) differ for a few values on this platform
+ * (raw IP: LINKTYPE 101, DLT 12 on Linux): td_linktype_from_dlt / td_linktype_to_dlt convert (-1: no DLT). */
+uint32_t td_linktype_from_dlt(int dlt);
+int td_linktype_to_dlt(uint32_t linktype);
 /* Link-type name for reports ("EN10MB", "LINUX_SLL2", ...), or NULL when unknown (libpcap's table). */
 const char *td_linktype_name(uint32_t linktype);
 
