@@ -214,6 +214,37 @@ static void write_input(struct td_report *r, size_t input, FILE *out)
     }
 }
 
+/* write_failure_reasons prints "failures: 3 by alert (protocol_version x2, encrypted x1), 1 reset" when any. */
+static void write_failure_reasons(json_t *failures, FILE *out)
+{
+    long long by_alert = get_int(failures, "failed_alert"), reset = get_int(failures, "reset");
+    long long closed = get_int(failures, "closed");
+    if (by_alert + reset + closed == 0) {
+        return;
+    }
+    (void)fprintf(out, "    failures:");
+    const char *sep = " ";
+    if (by_alert > 0) {
+        (void)fprintf(out, " %lld by alert (", by_alert);
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(failures, "alerts"), i, a) {
+            (void)fprintf(out, "%s%s x%lld", i == 0 ? "" : ", ", get_str(a, "name", "?"), get_int(a, "connections"));
+        }
+        long long other = get_int(failures, "alerts_other");
+        (void)fprintf(out, "%s)", other > 0 ? ", other" : "");
+        sep = ", ";
+    }
+    if (reset > 0) {
+        (void)fprintf(out, "%s%lld reset", sep, reset);
+        sep = ", ";
+    }
+    if (closed > 0) {
+        (void)fprintf(out, "%s%lld closed before the handshake completed", sep, closed);
+    }
+    (void)fputc('\n', out);
+}
+
 /* write_servers prints the servers of an input that have findings. */
 static void write_servers(struct td_report *r, size_t input, FILE *out)
 {
@@ -227,6 +258,7 @@ static void write_servers(struct td_report *r, size_t input, FILE *out)
         (void)fprintf(out, "  server %s: %lld connections, %lld established, %lld failed, highest version %s\n",
                       get_str(s, "server", "?"), get_int(s, "connections"), get_int(s, "established"),
                       get_int(s, "failed"), get_str(max, "name", "none"));
+        write_failure_reasons(json_object_get(s, "failures"), out);
         write_findings(findings, out, 4);
     }
 }

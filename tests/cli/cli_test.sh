@@ -259,6 +259,12 @@ expect 0 "" -- -q "$root/samples/tls13.pcap" "$root/samples/tls12-ecdhe.pcap"
 if [ -s "$tmp/err" ]; then fail "a run without a terminal wrote to stderr: $(head -c 200 "$tmp/err")"; fi
 expect 0 "" -- -q --progress "$root/samples/tls13.pcap" "$root/samples/tls12-ecdhe.pcap"
 
+# The summary gives a server with findings its failures by reason (the per-server aggregate).
+"$bin" "$root/samples/dhe-short-yc.pcap" >"$tmp/out" 2>"$tmp/err"
+if ! grep -q "^    failures: 1 by alert (bad_record_mac x1)" "$tmp/out"; then
+  fail "the summary of dhe-short-yc.pcap lacks the server's failures by reason: $(grep -A2 '^  server' "$tmp/out")"
+fi
+
 # An interrupted run (SIGINT/SIGTERM) stops reading, writes no report, leaves the previous one as it was, says
 # so, and exits 128 + the signal. The samples folder given 300 times takes far longer than the 1 s we wait.
 for sig in INT TERM; do
