@@ -4,6 +4,7 @@
  * Expected values come from tshark 4.0 and openssl on the same files (quoted next to each), the ECS 8.17 field
  * reference and RFC 4514 (DN escapes); never from running our code. */
 #include "../testlib.h"
+#include "json_at.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -147,35 +148,6 @@ static json_t *run_file(const char *path, size_t *failures)
     return run.events;
 }
 
-/* --- lookups: "a.b.0.c" walks objects by key and arrays by index ("@timestamp" has no dot) --- */
-
-static json_t *at(json_t *root, const char *dotted)
-{
-    char buf[256];
-    (void)snprintf(buf, sizeof(buf), "%s", dotted);
-    json_t *cur = root;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ".", &save); tok != NULL && cur != NULL; tok = strtok_r(NULL, ".", &save)) {
-        if (json_is_array(cur)) {
-            cur = json_array_get(cur, strtoul(tok, NULL, 10));
-        } else {
-            cur = json_object_get(cur, tok);
-        }
-    }
-    return cur;
-}
-
-static const char *s_at(json_t *root, const char *dotted)
-{
-    const char *s = json_string_value(at(root, dotted));
-    return s != NULL ? s : "(missing)";
-}
-
-static long long i_at(json_t *root, const char *dotted)
-{
-    json_t *v = at(root, dotted);
-    return json_is_integer(v) ? json_integer_value(v) : -999;
-}
 
 /* has_null: any null anywhere (the events leave unknown facts out instead). */
 static bool has_null(json_t *v)

@@ -4,6 +4,7 @@
  * tests/schema/validate.py), the atomic write and its failure paths, and allocation failure inside jansson.
  * Expected names come from the IANA registries (RFC 8446 §4.2, §6; RFC 5246 §7.2; RFC 8422), times from date(1). */
 #include "../testlib.h"
+#include "json_at.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -402,34 +403,6 @@ static json_t *load(const char *path)
     return root;
 }
 
-/* Looks up a dotted path with numeric array indexes: "connections.0.tls.version.name". */
-static json_t *at(json_t *root, const char *dotted)
-{
-    char buf[256];
-    (void)snprintf(buf, sizeof(buf), "%s", dotted);
-    json_t *cur = root;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ".", &save); tok != NULL && cur != NULL; tok = strtok_r(NULL, ".", &save)) {
-        if (json_is_array(cur)) {
-            cur = json_array_get(cur, strtoul(tok, NULL, 10));
-        } else {
-            cur = json_object_get(cur, tok);
-        }
-    }
-    return cur;
-}
-
-static const char *s_at(json_t *root, const char *dotted)
-{
-    const char *s = json_string_value(at(root, dotted));
-    return s != NULL ? s : "(missing)";
-}
-
-static long long i_at(json_t *root, const char *dotted)
-{
-    json_t *v = at(root, dotted);
-    return json_is_integer(v) ? json_integer_value(v) : -999;
-}
 
 static void test_values(void)
 {
