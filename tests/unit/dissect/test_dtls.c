@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* test_dtls.c: being written. */
+#include "../testlib.h"
+
+static void test_placeholder(void)
+{
+    CU_ASSERT_TRUE(1);
+}
+
+static CU_TestInfo tests[] = {
+    {"placeholder", test_placeholder},
+    CU_TEST_INFO_NULL,
+};
+
+TD_TEST_MAIN("dissect.dtls", tests)
