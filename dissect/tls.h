@@ -29,6 +29,10 @@ void td_tls_conn_data(struct td_tls_conn *c, int dir, const uint8_t *data, size_
 void td_tls_conn_gap(struct td_tls_conn *c, int dir, uint64_t off, uint64_t len, uint64_t frame, int64_t ts_ns);
 /* td_tls_conn_tcp_flags records SYN/FIN/RST (TD_TCP_* bits) in the timeline and the outcome logic. */
 void td_tls_conn_tcp_flags(struct td_tls_conn *c, int dir, uint8_t flags, uint64_t frame, int64_t ts_ns);
+/* td_tls_conn_datagram feeds one UDP datagram of direction dir (zero or more DTLS records, RFC 6347 §4.1,
+ * RFC 9147 §4), made visible by frame (time ts_ns). data is read during the call only. */
+void td_tls_conn_datagram(struct td_tls_conn *c, int dir, const uint8_t *data, size_t len, uint64_t frame,
+                          int64_t ts_ns);
 /* td_tls_conn_finish ends the connection: partial records become truncation anomalies and the outcome is
  * decided. last_frame/last_ts: the flow's last packet. Call once, before reading the facts. */
 void td_tls_conn_finish(struct td_tls_conn *c, uint64_t last_frame, int64_t last_ts_ns);
