@@ -42,8 +42,8 @@ static void usage(FILE *out)
             "      --failures-only      list only failed handshakes and connections with an error finding\n"
             "      --min-severity LEVEL list only connections with a finding of at least info|warning|error\n"
             "      --progress, --no-progress  progress line on stderr (default: when stderr is a terminal)\n"
-            "  -t, --threads N          worker threads for files (default: the number of cores; results are\n"
-            "                           identical to one thread; --evidence and live use one)\n"
+            "  -t, --threads N          worker threads, files and live (default: the number of cores; results\n"
+            "                           are identical to one thread; --evidence uses one)\n"
             "      --evidence DIR       write the frames of every failed connection to DIR/<input>-<frame>-...pcap\n"
             "  -r, --rules DIR          also load the *.rules files of DIR (docs/RULES.md)\n"
             "      --no-rules           report facts only, no diagnosis\n"
@@ -535,7 +535,6 @@ int main(int argc, char **argv)
         }
         cli.live_opts.events_path = cli.events_path;
         cli.progress = 0;
-        cli.popts.threads = 1; /* one capture, one engine */
     }
     bool json_stdout = cli.ropts.json_path != NULL && strcmp(cli.ropts.json_path, "-") == 0;
     bool events_stdout = cli.events_path != NULL && strcmp(cli.events_path, "-") == 0;

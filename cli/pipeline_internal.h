@@ -59,4 +59,25 @@ uint64_t td_engine_file_size(const char *path);
  * one thread, byte for byte. */
 void td_shards_analyse_file(struct td_engine *e, const char *path, FILE *errs, struct td_pipeline_result *result);
 
+/* Live with --threads: the capture thread fills a frame ring (frame_ring.h) that every worker reads. */
+struct td_frame_ring;
+
+/* What worker 0 has seen, as of the last clock tick in the ring. */
+struct td_shards_counters {
+    uint64_t frames, bytes;
+    uint64_t flows_active, flows_total, flows_evicted;
+};
+
+struct td_shards_live {
+    struct td_frame_ring *ring;
+    /* Called on this thread between commits and at least every 200 ms: statistics events, log rotation. */
+    void (*periodic)(void *ctx, const struct td_shards_counters *c);
+    void *ctx;
+};
+
+/* td_shards_analyse_live runs opts->threads workers over the ring until its end, committing on this thread as
+ * td_shards_analyse_file does; the caller begins and ends the input. False when workers could not be started
+ * (the engine is then out of memory; the ring does not wait for them). */
+bool td_shards_analyse_live(struct td_engine *e, const struct td_shards_live *live);
+
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../capture/reader.h"
+#include "frame_ring.h"
 #include "progress.h"
 
 /* ---- --threads N: shards ----
@@ -66,11 +67,15 @@ struct worker {
     size_t num_linktypes;
     char format[32];
     _Atomic uint64_t offset;            /* bytes of the file read so far */
+    /* worker 0, live: published at each clock tick for the statistics events */
+    _Atomic uint64_t live_frames, live_bytes, live_flows_active, live_flows_total, live_flows_evicted;
 };
 
 struct shards {
     struct td_engine *engine;
-    const char *path;
+    const char *path;                   /* a file, or */
+    struct td_frame_ring *ring;         /* live frames */
+    const struct td_shards_live *live;
     uint32_t num;
     struct worker *workers;
     pthread_mutex_t mu;
@@ -153,54 +158,107 @@ static void shard_close(void *ctx, void *user, const struct td_flow_info *info)
     free_spent(spent, num_spent);
 }
 
-static void *shard_main(void *arg)
+/* worker_frame: one frame through a worker's flow table; worker 0 also keeps the input summary. */
+static void worker_frame(struct worker *w, const struct td_frame *frame)
 {
-    struct worker *w = arg;
+    struct td_segment seg;
+    enum td_decode_result dr = td_decode_frame(frame->linktype, frame->data, frame->caplen, &seg);
+    if (w->index == 0) {
+        struct td_input_summary *in = &w->in;
+        if (in->frames == 0) {
+            in->first_ts_ns = frame->ts_ns;
+        }
+        in->frames++;
+        in->bytes += frame->caplen;
+        in->last_ts_ns = frame->ts_ns;
+        td_engine_count_decode(in, dr);
+        if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
+            w->unknown_linktype = frame->linktype;
+        }
+    }
+    td_engine_feed(w->flows, dr, &seg, frame);
+}
+
+/* publish_live: worker 0 tells the committer (statistics events) how far the capture has come. */
+static void publish_live(struct worker *w)
+{
+    const struct td_flow_stats *fs = td_flow_table_stats(w->flows);
+    atomic_store_explicit(&w->live_frames, w->in.frames, memory_order_relaxed);
+    atomic_store_explicit(&w->live_bytes, w->in.bytes, memory_order_relaxed);
+    atomic_store_explicit(&w->live_flows_active, td_flow_table_active(w->flows), memory_order_relaxed);
+    atomic_store_explicit(&w->live_flows_total, fs->flows_total, memory_order_relaxed);
+    atomic_store_explicit(&w->live_flows_evicted, fs->flows_evicted, memory_order_relaxed);
+}
+
+/* read_file: the worker reads the whole file itself. */
+static void read_file(struct worker *w)
+{
     struct shards *sh = w->sh;
     struct td_reader *reader = NULL;
     struct td_error err = {0};
     w->status = TD_READ_ERROR;
-    if (td_reader_open(sh->path, &reader, &err) == TD_OK) {
-        struct td_frame frame;
-        const volatile sig_atomic_t *stop = sh->engine->opts->stop;
-        while ((w->status = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
-            if (stop != NULL && *stop) {
-                break;
-            }
-            struct td_segment seg;
-            enum td_decode_result dr = td_decode_frame(frame.linktype, frame.data, frame.caplen, &seg);
-            if (w->index == 0) {
-                struct td_input_summary *in = &w->in;
-                if (in->frames == 0) {
-                    in->first_ts_ns = frame.ts_ns;
-                }
-                in->frames++;
-                in->bytes += frame.caplen;
-                in->last_ts_ns = frame.ts_ns;
-                td_engine_count_decode(in, dr);
-                if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
-                    w->unknown_linktype = frame.linktype;
-                }
-                if ((frame.frame & PROGRESS_EVERY_FRAMES) == 0) {
-                    w->offset = td_reader_offset(reader);
-                }
-            }
-            td_engine_feed(w->flows, dr, &seg, &frame);
-        }
-        td_flow_table_flush(w->flows);
+    if (td_reader_open(sh->path, &reader, &err) != TD_OK) {
         if (w->index == 0) {
             w->err = err;
-            size_t n = td_reader_num_linktypes(reader);
-            w->num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;
-            for (size_t i = 0; i < w->num_linktypes; i++) {
-                w->linktypes[i] = td_reader_linktype_at(reader, i);
-            }
-            snprintf(w->format, sizeof(w->format), "%s", td_reader_format_name(reader));
+        }
+        return;
+    }
+    struct td_frame frame;
+    const volatile sig_atomic_t *stop = sh->engine->opts->stop;
+    while ((w->status = td_reader_next(reader, &frame, &err)) == TD_READ_FRAME) {
+        if (stop != NULL && *stop) {
+            break;
+        }
+        worker_frame(w, &frame);
+        if (w->index == 0 && (frame.frame & PROGRESS_EVERY_FRAMES) == 0) {
             w->offset = td_reader_offset(reader);
         }
-        td_reader_free(reader);
-    } else if (w->index == 0) {
+    }
+    td_flow_table_flush(w->flows);
+    if (w->index == 0) {
         w->err = err;
+        size_t n = td_reader_num_linktypes(reader);
+        w->num_linktypes = n < MAX_LINKTYPES ? n : MAX_LINKTYPES;
+        for (size_t i = 0; i < w->num_linktypes; i++) {
+            w->linktypes[i] = td_reader_linktype_at(reader, i);
+        }
+        snprintf(w->format, sizeof(w->format), "%s", td_reader_format_name(reader));
+        w->offset = td_reader_offset(reader);
+    }
+    td_reader_free(reader);
+}
+
+/* read_ring: live: every frame, tick and the end from the capture thread's ring, as one thread would see them. */
+static void read_ring(struct worker *w)
+{
+    struct td_frame frame;
+    int64_t now = 0;
+    enum td_ring_entry kind;
+    while ((kind = td_frame_ring_next(w->sh->ring, w->index, &frame, &now)) != TD_RING_END) {
+        if (kind == TD_RING_FRAME) {
+            worker_frame(w, &frame);
+            continue;
+        }
+        td_flow_table_expire(w->flows, now);
+        if (w->index == 0) {
+            publish_live(w);
+        }
+    }
+    td_flow_table_flush(w->flows);
+    w->status = TD_READ_END;
+    if (w->index == 0) {
+        publish_live(w);
+    }
+}
+
+static void *shard_main(void *arg)
+{
+    struct worker *w = arg;
+    struct shards *sh = w->sh;
+    if (sh->ring != NULL) {
+        read_ring(w);
+    } else {
+        read_file(w);
     }
     pthread_mutex_lock(&sh->mu);
     w->done = true;
@@ -234,6 +292,20 @@ static void discard_closed(struct closed *item)
 {
     td_tls_conn_free(item->tls);
     td_report_prepared_free(item->prep);
+}
+
+/* live_periodic gives the live driver its turn (statistics events, log rotation) with worker 0's counters. */
+static void live_periodic(struct shards *sh)
+{
+    struct worker *w0 = &sh->workers[0];
+    struct td_shards_counters c = {
+        .frames = atomic_load_explicit(&w0->live_frames, memory_order_relaxed),
+        .bytes = atomic_load_explicit(&w0->live_bytes, memory_order_relaxed),
+        .flows_active = atomic_load_explicit(&w0->live_flows_active, memory_order_relaxed),
+        .flows_total = atomic_load_explicit(&w0->live_flows_total, memory_order_relaxed),
+        .flows_evicted = atomic_load_explicit(&w0->live_flows_evicted, memory_order_relaxed),
+    };
+    sh->live->periodic(sh->live->ctx, &c);
 }
 
 static bool next_closed(struct shards *sh, uint64_t seq, struct closed *out)
@@ -283,77 +355,68 @@ static bool next_closed(struct shards *sh, uint64_t seq, struct closed *out)
         if (progress != NULL) {
             td_progress_update(progress, sh->workers[0].offset, td_progress_now_ns());
         }
+        if (sh->live != NULL) {
+            pthread_mutex_unlock(&sh->mu);
+            live_periodic(sh);
+            pthread_mutex_lock(&sh->mu);
+        }
     }
 }
 
-/* td_shards_analyse_file is analyse_file with opts->threads workers. The file was opened once already (format
- * checked); each worker opens it again. */
-void td_shards_analyse_file(struct td_engine *e, const char *path, FILE *errs, struct td_pipeline_result *result)
+/* start_workers creates the flow tables and starts the workers; false when that failed (those started run on
+ * and are joined as usual). */
+static bool start_workers(struct shards *sh)
 {
-    uint32_t num = e->opts->threads;
-    e->sharded_inputs = true;
-    struct shards sh = {.engine = e, .path = path, .num = num};
-    sh.workers = calloc(num, sizeof(*sh.workers));
-    if (sh.workers == NULL) {
-        e->out_of_memory = true;
-        return;
-    }
-    pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.ready, NULL);
-    pthread_cond_init(&sh.space, NULL);
-    td_engine_begin_input(e, path);
-    struct td_progress *progress = e->opts->progress;
-    td_progress_file(progress, path);
-    bool ok = true;
-    for (uint32_t k = 0; k < num && ok; k++) {
-        struct worker *w = &sh.workers[k];
-        w->sh = &sh;
+    struct td_engine *e = sh->engine;
+    pthread_mutex_init(&sh->mu, NULL);
+    pthread_cond_init(&sh->ready, NULL);
+    pthread_cond_init(&sh->space, NULL);
+    for (uint32_t k = 0; k < sh->num; k++) {
+        struct worker *w = &sh->workers[k];
+        w->sh = sh;
         w->index = k;
         struct td_flow_callbacks cb = td_engine_callbacks(w, shard_open, shard_close);
         w->flows = td_flow_table_new(&e->opts->limits, &cb, e->opts->classify);
-        ok = w->flows != NULL;
-        if (ok) {
-            td_flow_table_set_shard(w->flows, k, num);
-            ok = pthread_create(&w->thread, NULL, shard_main, w) == 0;
-            w->started = ok;
+        if (w->flows == NULL) {
+            return false;
         }
+        td_flow_table_set_shard(w->flows, k, sh->num);
+        if (pthread_create(&w->thread, NULL, shard_main, w) != 0) {
+            return false;
+        }
+        w->started = true;
     }
-    if (!ok) {
-        e->out_of_memory = true;
-    }
-    /* Commit in close order, whatever worker finished each connection. */
+    return true;
+}
+
+/* commit_and_join commits every connection in close order, whatever worker finished it, then joins the
+ * workers and takes over worker 0's input summary and flow counters. */
+static void commit_and_join(struct shards *sh)
+{
+    struct td_engine *e = sh->engine;
     struct closed item;
-    for (uint64_t seq = 1; next_closed(&sh, seq, &item); seq++) {
+    for (uint64_t seq = 1; next_closed(sh, seq, &item); seq++) {
         if (item.tls != NULL) {
             td_engine_commit(e, item.input_index, &item.info, td_tls_conn_facts(item.tls), item.prep, false);
         }
-        give_back(&sh, item.worker, item.tls, item.prep);
+        give_back(sh, item.worker, item.tls, item.prep);
+        if (sh->live != NULL) {
+            live_periodic(sh);
+        }
     }
-    struct worker *w0 = &sh.workers[0];
-    for (uint32_t k = 0; k < num; k++) {
-        struct worker *w = &sh.workers[k];
+    for (uint32_t k = 0; k < sh->num; k++) {
+        struct worker *w = &sh->workers[k];
         if (w->started) {
             pthread_join(w->thread, NULL);
         }
         e->out_of_memory = e->out_of_memory || w->out_of_memory;
     }
-    td_progress_file_done(progress, td_engine_file_size(path));
-    td_progress_clear(progress);
     /* The summary is worker 0's: every worker read and decoded the same frames. */
+    struct worker *w0 = &sh->workers[0];
+    const char *name = e->in.path;
     e->in = w0->in;
-    e->in.path = path;
+    e->in.path = name;
     e->unknown_linktype = w0->unknown_linktype;
-    struct td_engine_input end = {.format = w0->format, .linktypes = w0->linktypes,
-                                  .num_linktypes = w0->num_linktypes};
-    if (w0->status == TD_READ_ERROR) {
-        fprintf(errs, "tlsdiag: %s\n", w0->err.msg);
-        end.error = w0->err.msg;
-        result->inputs_partial++;
-    } else {
-        result->inputs_read++;
-    }
-    result->frames += e->in.frames;
-    result->bytes += e->in.bytes;
     if (w0->flows != NULL) {
         const struct td_flow_stats *fs = td_flow_table_stats(w0->flows);
         e->shard_stats.flows_total += fs->flows_total;
@@ -365,12 +428,75 @@ void td_shards_analyse_file(struct td_engine *e, const char *path, FILE *errs, s
             e->shard_stats.flows_active_max = fs->flows_active_max;
         }
     }
-    td_engine_end_input(e, &end);
-    for (uint32_t k = 0; k < num; k++) {
-        td_flow_table_free(sh.workers[k].flows);
+}
+
+static void free_shards(struct shards *sh)
+{
+    for (uint32_t k = 0; k < sh->num; k++) {
+        td_flow_table_free(sh->workers[k].flows);
     }
-    pthread_cond_destroy(&sh.space);
-    pthread_cond_destroy(&sh.ready);
-    pthread_mutex_destroy(&sh.mu);
-    free(sh.workers);
+    pthread_cond_destroy(&sh->space);
+    pthread_cond_destroy(&sh->ready);
+    pthread_mutex_destroy(&sh->mu);
+    free(sh->workers);
+}
+
+/* td_shards_analyse_file is analyse_file with opts->threads workers. The file was opened once already (format
+ * checked); each worker opens it again. */
+void td_shards_analyse_file(struct td_engine *e, const char *path, FILE *errs, struct td_pipeline_result *result)
+{
+    struct shards sh = {.engine = e, .path = path, .num = e->opts->threads};
+    e->sharded_inputs = true;
+    sh.workers = calloc(sh.num, sizeof(*sh.workers));
+    if (sh.workers == NULL) {
+        e->out_of_memory = true;
+        return;
+    }
+    td_engine_begin_input(e, path);
+    struct td_progress *progress = e->opts->progress;
+    td_progress_file(progress, path);
+    if (!start_workers(&sh)) {
+        e->out_of_memory = true;
+    }
+    commit_and_join(&sh);
+    td_progress_file_done(progress, td_engine_file_size(path));
+    td_progress_clear(progress);
+    struct worker *w0 = &sh.workers[0];
+    struct td_engine_input end = {.format = w0->format, .linktypes = w0->linktypes,
+                                  .num_linktypes = w0->num_linktypes};
+    if (w0->status == TD_READ_ERROR) {
+        fprintf(errs, "tlsdiag: %s\n", w0->err.msg);
+        end.error = w0->err.msg;
+        result->inputs_partial++;
+    } else {
+        result->inputs_read++;
+    }
+    result->frames += e->in.frames;
+    result->bytes += e->in.bytes;
+    td_engine_end_input(e, &end);
+    free_shards(&sh);
+}
+
+bool td_shards_analyse_live(struct td_engine *e, const struct td_shards_live *live)
+{
+    struct shards sh = {.engine = e, .ring = live->ring, .live = live, .num = e->opts->threads};
+    e->sharded_inputs = true;
+    sh.workers = calloc(sh.num, sizeof(*sh.workers));
+    if (sh.workers == NULL) {
+        e->out_of_memory = true;
+        return false;
+    }
+    bool ok = start_workers(&sh);
+    if (!ok) {
+        e->out_of_memory = true;
+        /* Workers that did not start never read the ring: the producer must not wait for them. */
+        for (uint32_t k = 0; k < sh.num; k++) {
+            if (!sh.workers[k].started) {
+                td_frame_ring_detach(live->ring, k);
+            }
+        }
+    }
+    commit_and_join(&sh);
+    free_shards(&sh);
+    return ok;
 }
