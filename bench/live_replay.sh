@@ -4,7 +4,7 @@
 # `tlsdiag live` in another, joined by a veth pair, and reports packets sent, seen and dropped.
 #
 #   bench/live_replay.sh [--data DIR] [--file PCAP] [--tlsdiag PATH] [--rates LIST]
-#                        [--buffer-sizes LIST] [--stats-interval S] [--name NAME]
+#                        [--buffer-sizes LIST] [--threads LIST] [--stats-interval S] [--name NAME]
 #
 #   --data DIR          reference captures; results go to DIR/live/results-DATE
 #                       (default ${BENCH_DATA:-/var/tmp/tlsdiag-bench})
@@ -14,6 +14,7 @@
 #   --rates LIST        comma-separated tcpreplay rates: Mbit/s numbers or "topspeed" (default 1000,topspeed)
 #   --buffer-sizes LIST tlsdiag --buffer-size values (MB) to run at every rate; by default 32 (tlsdiag's
 #                       default) and, only where that dropped packets, 256 as well
+#   --threads LIST      tlsdiag --threads values to run at every rate and buffer size (default 1,2)
 #   --stats-interval S  tlsdiag --stats-interval (default 5)
 #   --name NAME         prefix of the namespaces and links (default tdbench; 1-8 of [a-z0-9])
 #
@@ -29,7 +30,7 @@
 # Per run: tlsdiag starts under GNU time -v (peak RSS), tcpreplay sends, the script waits 3 s for tlsdiag
 # to catch up, reads tlsdiag's CPU time from /proc, and stops it with SIGINT (its final stats event has
 # the totals). CPU % = tlsdiag's CPU seconds from the start of the replay to the SIGINT / tcpreplay's
-# sending time (100 % = one core; tlsdiag is single-threaded, so near 100 % means it cannot keep up).
+# sending time (100 % = one core; with --threads 1, near 100 % means it cannot keep up).
 # tcpreplay's pacing also busy-waits on a core: on a 2-core machine, the two share what is left.
 # Everything is torn down on exit. Exit 77 (with a reason) when not root, or tcpreplay or
 # namespaces are missing.
@@ -42,6 +43,7 @@ tlsdiag=${TLSDIAG:-/work/build/tlsdiag}
 rates=1000,topspeed
 buffers=
 stats_interval=5
+threads=1,2
 name=tdbench
 prog=live_replay.sh
 while [ $# -gt 0 ]; do
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
     --tlsdiag) tlsdiag=$2; shift 2 ;;
     --rates) rates=$2; shift 2 ;;
     --buffer-sizes) buffers=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
     --stats-interval) stats_interval=$2; shift 2 ;;
     --name) name=$2; shift 2 ;;
     -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
@@ -65,6 +68,7 @@ log() { echo "== $*" >&2; }
 [[ "$name" =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "--name must be 1-8 of [a-z0-9], starting with a letter"
 [[ "$rates" =~ ^([0-9]+|topspeed)(,([0-9]+|topspeed))*$ ]] || die "--rates takes Mbit/s numbers or topspeed"
 [ -z "$buffers" ] || [[ "$buffers" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--buffer-sizes takes numbers (MB)"
+[[ "$threads" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--threads takes numbers"
 case "$stats_interval" in ''|*[!0-9]*|0) die "--stats-interval takes a positive integer" ;; esac
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, packet capture)"
 command -v tcpreplay >/dev/null || skip "tcpreplay is not installed (DEBIAN_FRONTEND=noninteractive apt-get install -y tcpreplay)"
@@ -128,16 +132,16 @@ cpu_ticks() {  # PID: utime + stime in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
-# run_one RATE BUFFER: one replay; appends a line to runs.tsv and sets last_kdrop.
+# run_one RATE BUFFER THREADS: one replay; appends a line to runs.tsv and sets last_kdrop.
 last_kdrop=0
 run_one() {
-  local rate=$1 buf=$2 tag="$1-buf$2" events tr_out t0 t1 rate_args
+  local rate=$1 buf=$2 nthreads=$3 tag="$1-buf$2-t$3" events tr_out t0 t1 rate_args
   events=$res/$tag.events.ndjson
   tr_out=$res/$tag.tcpreplay.txt
-  log "rate $rate, --buffer-size $buf"
+  log "rate $rate, --buffer-size $buf, --threads $nthreads"
   ip netns exec "$ns_rx" /usr/bin/time -v -o "$res/$tag.time" \
     "$tlsdiag" live -i "$dev_rx" --events "$events" --stats-interval "$stats_interval" --buffer-size "$buf" \
-    > "$res/$tag.stdout" 2> "$res/$tag.stderr" &
+    --threads "$nthreads" > "$res/$tag.stdout" 2> "$res/$tag.stderr" &
   wrapper_pid=$!
   # ip netns exec execs GNU time, which forks tlsdiag: wait for that child to exist.
   td_pid=
@@ -172,8 +176,8 @@ run_one() {
   IFS=$'\t' read -r seen _ kdrop idrop evicted conns _ conn_lines nstats maxstep <<< "$ev"
   cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v s="$secs" \
     'BEGIN{ if (s > 0) printf "%.0f", (b - a) / hz / s * 100; else print "n/a" }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$buf" "$npk" "$mbps" "$pps" "$seen" \
-    "$kdrop" "$idrop" "$conns" "$cpu" "${rss:-0}" "$failed" >> "$tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$buf" "$npk" "$mbps" "$pps" "$seen" \
+    "$kdrop" "$idrop" "$conns" "$cpu" "${rss:-0}" "$failed" "$nthreads" >> "$tsv"
   log "sent $npk in $secs s ($mbps Mbit/s), tlsdiag saw $seen, kernel drops $kdrop, connections $conns" \
     "($conn_lines events), CPU $cpu %, RSS $((${rss:-0} / 1024)) MiB, evicted $evicted;" \
     "largest drop between two of the $nstats stats events: $maxstep"
@@ -184,14 +188,17 @@ log "replaying $(basename "$file"): largest frame $("$py" "$here/live_report.py"
   "veth MTU 9000"
 setup
 IFS=, read -r -a rate_list <<< "$rates"
+IFS=, read -r -a threads_list <<< "$threads"
 for rate in "${rate_list[@]}"; do
-  if [ -n "$buffers" ]; then
-    IFS=, read -r -a buf_list <<< "$buffers"
-    for b in "${buf_list[@]}"; do run_one "$rate" "$b"; done
-  else
-    run_one "$rate" 32
-    if [ "$last_kdrop" != 0 ]; then run_one "$rate" 256; fi
-  fi
+  for t in "${threads_list[@]}"; do
+    if [ -n "$buffers" ]; then
+      IFS=, read -r -a buf_list <<< "$buffers"
+      for b in "${buf_list[@]}"; do run_one "$rate" "$b" "$t"; done
+    else
+      run_one "$rate" 32 "$t"
+      if [ "$last_kdrop" != 0 ]; then run_one "$rate" 256 "$t"; fi
+    fi
+  done
 done
 
 {

@@ -79,19 +79,20 @@ def num(v):
 
 
 def table(path):
-    print('| rate asked | --buffer-size MB | sent (tcpreplay) | achieved Mbit/s | achieved packets/s '
+    print('| rate asked | --threads | --buffer-size MB | sent (tcpreplay) | achieved Mbit/s | achieved packets/s '
           '| seen by tlsdiag | kernel drops | interface drops | connections | tlsdiag CPU % during replay '
           '| peak RSS MiB |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     with open(path) as f:
         for line in f:
             p = line.rstrip('\n').split('\t')
             if len(p) < 12:
                 continue
             rate, buf, sent, mbps, pps, seen, kdrop, idrop, conns, cpu, rss_kib, failed = p[:12]
+            nthreads = p[12] if len(p) > 12 else '1'
             sent_s = num(sent) + (' (%s failed)' % num(failed) if failed not in ('0', '') else '')
-            print('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f |' % (
-                rate, buf, sent_s, num(float(mbps)), num(float(pps)), num(seen), num(kdrop), num(idrop),
+            print('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f |' % (
+                rate, nthreads, buf, sent_s, num(float(mbps)), num(float(pps)), num(seen), num(kdrop), num(idrop),
                 num(conns), cpu, int(rss_kib) / 1024))
 
 
