@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* decode.c: one captured frame down to its TCP segment, through link layers, IP and the tunnels in between.
+/* decode.c: one captured frame down to its TCP segment or UDP datagram, through link layers, IP and the
+ * tunnels in between, recording those layers as the outer path.
  * Specifications: pcap-linktype(7) (LINKTYPE_* numbers, NULL/LOOP, SLL/SLL2, PPP); IEEE 802.1Q (VLAN, QinQ);
  * IEEE 802.2 LLC + RFC 1042 SNAP; RFC 2516 §4 (PPPoE session); RFC 1661 §2 / RFC 1662 §3 (PPP, HDLC framing);
  * RFC 3032 §2.1 (MPLS label stack); RFC 791 §3.1 (IPv4); RFC 8200 §3-§4 (IPv6, extension headers); RFC 4302 §2
@@ -9,10 +10,16 @@
  *
  * The decoder is a loop over layers rather than a recursion: each step reads one header through the cursor,
  * narrows the view to what the header declares, and names the next layer. The number of steps is capped, so
- * a crafted frame of tunnels inside tunnels ends in MALFORMED instead of running on. */
+ * a crafted frame of tunnels inside tunnels ends in MALFORMED instead of running on.
+ *
+ * The outer path is written as the walk goes: each encapsulation header appends its layer, and an IP header
+ * appends itself (as TD_ENCAP_IP) when it turns out to carry a tunnel. A UDP port only guesses a tunnel, so
+ * the UDP step remembers how long the path was; if the guess fails before an inner IP header is accepted,
+ * the path is cut back and the datagram is reported as plain UDP. */
 #include "decode.h"
 
 #include "cursor.h"
+#include "reader.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -77,6 +84,8 @@
 #define LT_IPV4 228u
 #define LT_IPV6 229u
 #define LT_LINUX_SLL2 276u
+#define LT_IEEE802_11 105u
+#define LT_IEEE802_11_RADIOTAP 127u
 
 enum layer {
     LAYER_ETHER,     /* an Ethernet II or 802.3 header */
@@ -97,7 +106,12 @@ struct decoder {
     /* The view ends where an enclosing length field (PPPoE) says its payload ends, and the capture covers it:
      * an IP header claiming more describes bytes that were never sent, not bytes the snaplen dropped. */
     bool framed;
-    bool by_port;   /* inside a tunnel guessed from a UDP port: failing to decode it means plain UDP */
+    /* Inside a tunnel guessed from a UDP port, until its inner IP header is accepted: failing to decode it
+     * means plain UDP. out->sport/dport/payload* then still describe that datagram, and the path is cut
+     * back to udp_encap_num / udp_encap_more. */
+    bool by_port;
+    uint8_t udp_encap_num;
+    bool udp_encap_more;
     enum td_decode_result result;
 };
 
@@ -123,6 +137,30 @@ static enum layer next_ip(struct decoder *d, uint16_t version)
 {
     d->type = version;
     return LAYER_IP;
+}
+
+/* push_layer appends a layer to the outer path and returns it, or NULL (setting `more`) when the path is full.
+ * The whole layer is written, so nothing of a previous frame's path survives in it. */
+static struct td_encap_layer *push_layer(struct decoder *d, enum td_encap_kind kind, uint32_t id)
+{
+    struct td_encap_path *path = &d->out->encap;
+    if (path->num >= TD_MAX_ENCAP_LAYERS) {
+        path->more = true;
+        return NULL;
+    }
+    struct td_encap_layer *l = &path->layers[path->num++];
+    *l = (struct td_encap_layer){.kind = (uint8_t)kind, .id = id};
+    return l;
+}
+
+/* push_outer_ip: the IP header just decoded (its addresses are in out) carries a tunnel. */
+static void push_outer_ip(struct decoder *d)
+{
+    struct td_encap_layer *l = push_layer(d, TD_ENCAP_IP, 0);
+    if (l != NULL) {
+        l->src = d->out->src;
+        l->dst = d->out->dst;
+    }
 }
 
 /* ip_version_next: for payloads with no type field (raw IP, MPLS, GTP-U), the IP version nibble decides. */
@@ -164,6 +202,70 @@ static enum layer step_llc(struct decoder *d)
     return next_ethertype(d, type);
 }
 
+/* IEEE 802.11 (802.11-2020 §9.2.4.1, §9.3.2.1): frame_control(16: version(2) type(2) subtype(4) | to_ds from_ds
+ * more_frag retry pwr_mgt more_data protected order) duration(16) addr1 addr2 addr3(48 each) seq_ctl(16),
+ * addr4(48) when both DS bits are set, QoS control(16) for QoS data, HT control(32) when the order bit is set on
+ * QoS data; then LLC/SNAP. Only unprotected data frames that carry data can hold IP. */
+static enum layer step_ieee802_11(struct decoder *d)
+{
+    uint8_t fc0, fc1;
+    if (!td_cursor_get_u8(&d->c, &fc0) || !td_cursor_get_u8(&d->c, &fc1)) {
+        return short_header(d);
+    }
+    bool data = (fc0 & 0x0cu) == 0x08u;      /* type 2 */
+    bool no_data = (fc0 & 0x40u) != 0;       /* subtypes with bit 2 set: Null, QoS Null, CF-Ack/Poll only */
+    bool qos = (fc0 & 0x80u) != 0;           /* subtype bit 3 */
+    if ((fc0 & 0x03u) != 0 || !data || no_data || (fc1 & 0x40u) != 0) {
+        return done(d, TD_DECODE_NOT_IP);    /* management, control, another version, or encrypted */
+    }
+    size_t header_rest = 22u;                /* duration, three addresses, sequence control */
+    if ((fc1 & 0x03u) == 0x03u) {
+        header_rest += 6u;                   /* WDS: a fourth address */
+    }
+    if (qos) {
+        header_rest += 2u + ((fc1 & 0x80u) != 0 ? 4u : 0u);
+    }
+    if (!td_cursor_skip(&d->c, header_rest)) {
+        return short_header(d);
+    }
+    return step_llc(d);
+}
+
+/* Radiotap (radiotap.org): version(8)=0 pad(8) length(16, little-endian, the whole header) present(32)...; an
+ * 802.11 frame follows. A trailing FCS, if any, lies past the IP packet's own length. */
+static enum layer step_radiotap(struct decoder *d)
+{
+    uint8_t version;
+    uint16_t len;
+    if (!td_cursor_get_u8(&d->c, &version) || !td_cursor_skip(&d->c, 1) || !td_cursor_get_u16_le(&d->c, &len)) {
+        return short_header(d);
+    }
+    if (version != 0 || len < 8) {
+        return done(d, TD_DECODE_MALFORMED);
+    }
+    if (!td_cursor_skip(&d->c, (size_t)len - 4u)) {
+        return short_header(d);
+    }
+    return step_ieee802_11(d);
+}
+
+/* Network Monitor's 802.11 metadata header (Wireshark's netmon_802_11 dissector): version(8) length(16,
+ * little-endian, the whole header) op_mode flags phy channel signal rate timestamp...; an 802.11 frame follows. */
+static enum layer step_netmon_802_11(struct decoder *d)
+{
+    uint16_t len;
+    if (!td_cursor_skip(&d->c, 1) || !td_cursor_get_u16_le(&d->c, &len)) {
+        return short_header(d);
+    }
+    if (len < 3) {
+        return done(d, TD_DECODE_MALFORMED);
+    }
+    if (!td_cursor_skip(&d->c, (size_t)len - 3u)) {
+        return short_header(d);
+    }
+    return step_ieee802_11(d);
+}
+
 /* Ethernet II: destination(48) source(48) type(16); a type of 1500 or less is an 802.3 length. */
 static enum layer step_ether(struct decoder *d)
 {
@@ -179,7 +281,7 @@ static enum layer step_ether(struct decoder *d)
     return next_ethertype(d, type);
 }
 
-/* 802.1Q / 802.1ad tags: TCI(16) type(16), stacked for QinQ. */
+/* 802.1Q / 802.1ad tags: TCI = PCP(3) DEI(1) VID(12) | type(16), stacked for QinQ. */
 static enum layer step_vlan(struct decoder *d)
 {
     uint16_t type = d->type;
@@ -187,9 +289,11 @@ static enum layer step_vlan(struct decoder *d)
         if (type != ETH_VLAN && type != ETH_QINQ && type != ETH_QINQ_OLD) {
             return next_ethertype(d, type);
         }
-        if (!td_cursor_skip(&d->c, 2) || !td_cursor_get_u16(&d->c, &type)) {
+        uint16_t tci;
+        if (!td_cursor_get_u16(&d->c, &tci) || !td_cursor_get_u16(&d->c, &type)) {
             return short_header(d);
         }
+        push_layer(d, TD_ENCAP_VLAN, tci & 0x0fffu);
     }
     return done(d, TD_DECODE_MALFORMED);
 }
@@ -230,6 +334,7 @@ static enum layer step_pppoe(struct decoder *d)
     if (ver_type != 0x11 || code != 0) {
         return done(d, TD_DECODE_MALFORMED);
     }
+    push_layer(d, TD_ENCAP_PPPOE, session);
     d->framed = td_cursor_len(&d->c) >= length;
     td_cursor_truncate(&d->c, length); // drops Ethernet padding after the PPP frame
     return step_ppp_protocol(d);
@@ -244,6 +349,7 @@ static enum layer step_mpls(struct decoder *d)
         if (!td_cursor_get_u32(&d->c, &entry)) {
             return short_header(d);
         }
+        push_layer(d, TD_ENCAP_MPLS, entry >> 12);
         if ((entry & 0x100u) != 0) {
             return ip_version_next(d, TD_DECODE_NOT_IP);
         }
@@ -376,6 +482,12 @@ static enum layer step_link(struct decoder *d, uint32_t linktype)
     case LT_PPP_HDLC:
     case LT_C_HDLC:
         return step_hdlc(d);
+    case LT_IEEE802_11:
+        return step_ieee802_11(d);
+    case LT_IEEE802_11_RADIOTAP:
+        return step_radiotap(d);
+    case TD_LINKTYPE_NETMON_802_11:
+        return step_netmon_802_11(d);
     default:
         return done(d, TD_DECODE_UNKNOWN_LINK);
     }
@@ -412,9 +524,11 @@ static enum layer step_tcp(struct decoder *d, size_t wire_len)
 /* VXLAN (RFC 7348 §5): flags(8) reserved(24) VNI(24) reserved(8), then Ethernet. */
 static enum layer step_vxlan(struct decoder *d)
 {
-    if (!td_cursor_skip(&d->c, 8)) {
+    uint32_t vni;
+    if (!td_cursor_skip(&d->c, 4) || !td_cursor_get_u24(&d->c, &vni) || !td_cursor_skip(&d->c, 1)) {
         return short_header(d);
     }
+    push_layer(d, TD_ENCAP_VXLAN, vni);
     return LAYER_ETHER;
 }
 
@@ -424,13 +538,15 @@ static enum layer step_geneve(struct decoder *d)
 {
     uint8_t ver_opt_len, flags;
     uint16_t proto;
+    uint32_t vni;
     if (!td_cursor_get_u8(&d->c, &ver_opt_len) || !td_cursor_get_u8(&d->c, &flags) ||
-        !td_cursor_get_u16(&d->c, &proto) || !td_cursor_skip(&d->c, 4)) {
+        !td_cursor_get_u16(&d->c, &proto) || !td_cursor_get_u24(&d->c, &vni) || !td_cursor_skip(&d->c, 1)) {
         return short_header(d);
     }
     if ((ver_opt_len >> 6) != 0) {
         return done(d, TD_DECODE_MALFORMED);
     }
+    push_layer(d, TD_ENCAP_GENEVE, vni);
     if (!td_cursor_skip(&d->c, (size_t)(ver_opt_len & 0x3fu) * 4)) {
         return short_header(d);
     }
@@ -447,8 +563,9 @@ static enum layer step_gtpu(struct decoder *d)
 {
     uint8_t flags, type;
     uint16_t length;
+    uint32_t teid;
     if (!td_cursor_get_u8(&d->c, &flags) || !td_cursor_get_u8(&d->c, &type) ||
-        !td_cursor_get_u16(&d->c, &length) || !td_cursor_skip(&d->c, 4)) {
+        !td_cursor_get_u16(&d->c, &length) || !td_cursor_get_u32(&d->c, &teid)) {
         return short_header(d);
     }
     if ((flags >> 5) != 1 || (flags & 0x10u) == 0) {
@@ -457,6 +574,7 @@ static enum layer step_gtpu(struct decoder *d)
     if (type != 0xff) {
         return done(d, TD_DECODE_OTHER_IP); // echo, error indication, end marker: no user packet
     }
+    push_layer(d, TD_ENCAP_GTPU, teid);
     td_cursor_truncate(&d->c, length); // length counts what follows the 8 mandatory bytes
     if ((flags & 0x07u) == 0) {
         return ip_version_next(d, TD_DECODE_MALFORMED);
@@ -484,29 +602,43 @@ static enum layer step_gtpu(struct decoder *d)
     return ip_version_next(d, TD_DECODE_MALFORMED);
 }
 
-/* UDP (RFC 768): sport(16) dport(16) length(16) checksum(16). Only the tunnels we know by port go further. */
-static enum layer step_udp(struct decoder *d)
+/* UDP (RFC 768): sport(16) dport(16) length(16) checksum(16). The datagram is the answer unless its port
+ * names a tunnel we know; then it is the answer only if that tunnel does not decode. wire_len is the
+ * datagram length the IP header declares. */
+static enum layer step_udp(struct decoder *d, size_t wire_len)
 {
+    struct td_segment *out = d->out;
     uint16_t sport, dport, length;
     if (!td_cursor_get_u16(&d->c, &sport) || !td_cursor_get_u16(&d->c, &dport) ||
         !td_cursor_get_u16(&d->c, &length) || !td_cursor_skip(&d->c, 2)) {
         return short_header(d);
     }
-    // The UDP length is trusted only to trim; a wrong one is the sender's problem, not a reason to stop.
-    if (length >= 8) {
-        td_cursor_truncate(&d->c, (size_t)length - 8);
+    // The UDP length is trusted only to trim, and only when the IP packet has room for it; a wrong one is
+    // the sender's problem, not a reason to stop. The IP header's length counts otherwise, as for TCP.
+    size_t datagram_len = length >= 8 && length <= wire_len ? length : wire_len;
+    if (datagram_len < 8) {
+        return done(d, TD_DECODE_MALFORMED); // unreachable while the view ends at wire_len; kept for safety
+    }
+    td_cursor_truncate(&d->c, datagram_len - 8);
+    out->sport = sport;
+    out->dport = dport;
+    out->payload = td_cursor_data(&d->c);
+    out->payload_len = (uint32_t)td_cursor_len(&d->c);
+    out->payload_wire_len = (uint32_t)(datagram_len - 8);
+    if (dport != UDP_PORT_VXLAN && dport != UDP_PORT_GENEVE && dport != UDP_PORT_GTPU && sport != UDP_PORT_GTPU) {
+        return done(d, TD_DECODE_UDP);
     }
     d->by_port = true;
+    d->udp_encap_num = out->encap.num;
+    d->udp_encap_more = out->encap.more;
+    push_outer_ip(d);
     if (dport == UDP_PORT_VXLAN) {
         return step_vxlan(d);
     }
     if (dport == UDP_PORT_GENEVE) {
         return step_geneve(d);
     }
-    if (dport == UDP_PORT_GTPU || sport == UDP_PORT_GTPU) {
-        return step_gtpu(d);
-    }
-    return done(d, TD_DECODE_OTHER_IP);
+    return step_gtpu(d);
 }
 
 /* ERSPAN type II: ver(4)=1 VLAN(12) | COS(3) En(2) T(1) session(10) | reserved(12) index(20).
@@ -514,14 +646,23 @@ static enum layer step_udp(struct decoder *d)
 static enum layer step_erspan_ii(struct decoder *d, bool has_seq)
 {
     if (!has_seq) {
+        struct td_encap_layer *l = push_layer(d, TD_ENCAP_ERSPAN, 0);
+        if (l != NULL) {
+            l->version = 1;
+        }
         return LAYER_ETHER;
     }
-    uint8_t ver;
-    if (!td_cursor_peek_u8(&d->c, &ver) || !td_cursor_skip(&d->c, 8)) {
+    uint16_t ver_vlan, session;
+    if (!td_cursor_get_u16(&d->c, &ver_vlan) || !td_cursor_get_u16(&d->c, &session) ||
+        !td_cursor_skip(&d->c, 4)) {
         return short_header(d);
     }
-    if ((ver >> 4) != 1) {
+    if ((ver_vlan >> 12) != 1) {
         return done(d, TD_DECODE_MALFORMED);
+    }
+    struct td_encap_layer *l = push_layer(d, TD_ENCAP_ERSPAN, session & 0x03ffu);
+    if (l != NULL) {
+        l->version = 2;
     }
     return LAYER_ETHER;
 }
@@ -530,13 +671,17 @@ static enum layer step_erspan_ii(struct decoder *d, bool has_seq)
  * P(1) FT(5) HW_ID(6) D(1) Gra(2) O(1) | [platform-specific subheader(64) when O]. FT 0 is Ethernet. */
 static enum layer step_erspan_iii(struct decoder *d)
 {
-    uint8_t ver;
-    uint16_t ft_o;
-    if (!td_cursor_peek_u8(&d->c, &ver) || !td_cursor_skip(&d->c, 10) || !td_cursor_get_u16(&d->c, &ft_o)) {
+    uint16_t ver_vlan, session, ft_o;
+    if (!td_cursor_get_u16(&d->c, &ver_vlan) || !td_cursor_get_u16(&d->c, &session) ||
+        !td_cursor_skip(&d->c, 6) || !td_cursor_get_u16(&d->c, &ft_o)) {
         return short_header(d);
     }
-    if ((ver >> 4) != 2) {
+    if ((ver_vlan >> 12) != 2) {
         return done(d, TD_DECODE_MALFORMED);
+    }
+    struct td_encap_layer *l = push_layer(d, TD_ENCAP_ERSPAN, session & 0x03ffu);
+    if (l != NULL) {
+        l->version = 3;
     }
     if ((ft_o & 1u) != 0 && !td_cursor_skip(&d->c, 8)) {
         return short_header(d);
@@ -560,10 +705,13 @@ static enum layer step_gre(struct decoder *d)
         return done(d, TD_DECODE_OTHER_IP);
     }
     bool has_seq = (flags & 0x1000u) != 0;
-    size_t options_len = ((flags & 0x8000u) ? 4u : 0u) + ((flags & 0x2000u) ? 4u : 0u) + (has_seq ? 4u : 0u);
-    if (!td_cursor_skip(&d->c, options_len)) {
+    uint32_t key = 0;
+    if (((flags & 0x8000u) != 0 && !td_cursor_skip(&d->c, 4)) ||
+        ((flags & 0x2000u) != 0 && !td_cursor_get_u32(&d->c, &key)) || (has_seq && !td_cursor_skip(&d->c, 4))) {
         return short_header(d);
     }
+    push_outer_ip(d);
+    push_layer(d, TD_ENCAP_GRE, key);
     switch (proto) {
     case ETH_TEB:
         return LAYER_ETHER;
@@ -583,12 +731,14 @@ static enum layer step_transport(struct decoder *d, uint8_t proto, size_t wire_l
     case IPPROTO_NUM_TCP:
         return step_tcp(d, wire_len);
     case IPPROTO_NUM_UDP:
-        return step_udp(d);
+        return step_udp(d, wire_len);
     case IPPROTO_NUM_GRE:
         return step_gre(d);
     case IPPROTO_NUM_IPIP:
+        push_outer_ip(d);
         return next_ip(d, 4);
     case IPPROTO_NUM_IPV6:
+        push_outer_ip(d);
         return next_ip(d, 6);
     default:
         return done(d, TD_DECODE_OTHER_IP);
@@ -647,6 +797,7 @@ static enum layer step_ipv4(struct decoder *d)
     if (!td_cursor_skip(&d->c, header_len - 20)) {
         return short_header(d);
     }
+    d->by_port = false; // an IP header inside the guessed tunnel: the guess was right
     d->out->src = src;
     d->out->dst = dst;
     start_ip(d, &header, wire_total);
@@ -681,6 +832,7 @@ static enum layer step_ipv6(struct decoder *d)
         wire_len = td_cursor_len(&d->c); // as Wireshark: the link layer's framing wins
     }
     d->framed = false;
+    d->by_port = false; // an IP header inside the guessed tunnel: the guess was right
     d->out->src = src;
     d->out->dst = dst;
     start_ip(d, &header, 40 + wire_len);
@@ -747,7 +899,10 @@ static enum layer step_ip(struct decoder *d)
 enum td_decode_result td_decode_frame(uint32_t linktype, const uint8_t *data, uint32_t caplen,
                                       struct td_segment *out)
 {
-    memset(out, 0, sizeof(*out));
+    // Every field but the path's layers: those are written as they are appended (see push_layer).
+    memset(out, 0, offsetof(struct td_segment, encap));
+    out->encap.num = 0;
+    out->encap.more = false;
     struct decoder d = {.out = out, .cut = true, .result = TD_DECODE_MALFORMED};
     td_cursor_init(&d.c, data, caplen, 0);
     enum layer next = step_link(&d, linktype);
@@ -772,7 +927,11 @@ enum td_decode_result td_decode_frame(uint32_t linktype, const uint8_t *data, ui
         return TD_DECODE_MALFORMED; // nested deeper than any real network does
     }
     if (d.by_port && d.result == TD_DECODE_MALFORMED) {
-        return TD_DECODE_OTHER_IP; // the port was a guess: an ordinary datagram to a tunnel port
+        // The port was a guess: an ordinary datagram to a tunnel port. The tunnel step left the datagram's
+        // fields alone; only the layers it appended go.
+        out->encap.num = d.udp_encap_num;
+        out->encap.more = d.udp_encap_more;
+        return TD_DECODE_UDP;
     }
     if (d.seen_ip && d.result == TD_DECODE_NOT_IP) {
         return TD_DECODE_OTHER_IP; // e.g. ARP inside VXLAN: the frame itself is IP
@@ -788,6 +947,7 @@ static const char *const result_names[] = {
     [TD_DECODE_UNKNOWN_LINK] = "unknown_link",
     [TD_DECODE_TRUNCATED] = "truncated",
     [TD_DECODE_MALFORMED] = "malformed",
+    [TD_DECODE_UDP] = "udp",
 };
 
 const char *td_decode_result_name(enum td_decode_result r)

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* flow.c: the TCP flow table: 5-tuple lookup, client/server roles, flow lifecycle (FIN, RST, idle
- * timeout by packet time, eviction at max_flows, end of input) and the SYN/FIN/RST events. RFC 9293 §3.5
- * (connection establishment and close), §3.10.7 (segment arrival); per-direction reassembly is in
- * reassembly.c, nDPI in classify.c.
+/* flow.c: the flow table: 5-tuple lookup, client/server roles, flow lifecycle (FIN, RST, idle timeout by
+ * packet time, eviction at max_flows, end of input) and the SYN/FIN/RST events for TCP; UDP flows in the same
+ * table, delivered datagram by datagram. RFC 9293 §3.5 (connection establishment and close), §3.10.7
+ * (segment arrival); RFC 768 (UDP); per-direction reassembly is in reassembly.c, nDPI in classify.c.
  *
  * Roles. A SYN without ACK makes its sender the client; a SYN+ACK seen first makes its receiver the
  * client. A connection first seen mid-stream (no SYN) takes the first packet's sender as client, except
  * when that packet goes from a port below 1024 to a port of 1024 or more: a well-known port talking to an
  * ephemeral one is the server answering, so the roles are swapped.
  *
- * Opening. Only a SYN or a segment with payload (not a RST) opens a flow: a bare ACK, FIN or RST whose
+ * UDP has no handshake: the first datagram's sender is the client under the same port exception, and
+ * every datagram opens a flow when its tuple has none. UDP flows never close by themselves: idle timeout,
+ * eviction and the end of the input end them, as they end TCP connections that were never closed.
+ *
+ * Opening. Only a SYN or a segment with payload (not a RST) opens a TCP flow: a bare ACK, FIN or RST whose
  * flow is gone opens nothing and is counted in segments_ignored. A flow closed by FIN or RST also leaves
  * a tombstone (its tuple and close time) until the idle timeout, so late retransmissions of its data
  * open nothing either; only a new SYN (port reuse) opens a flow on a tombstoned tuple.
  *
  * Lookup is a chained hash table (64-bit mix of both endpoints, symmetric so both directions find the
- * same entry) that doubles as flows are added. Two intrusive lists order the flows: by last activity
+ * same entry; the transport is compared, not hashed, so the shard of a tuple does not depend on it) that
+ * doubles as flows are added. Two intrusive lists order the flows: by last activity
  * (LRU, for the idle scan and eviction) and by first packet (for the flush order). */
 #include "flow.h"
 
@@ -41,6 +46,7 @@
 struct tuple {
     struct td_addr a, b;
     uint16_t a_port, b_port;
+    uint8_t transport; /* TD_TRANSPORT_* */
 };
 
 struct hnode {
@@ -139,9 +145,13 @@ static bool addr_equal(const struct td_addr *x, const struct td_addr *y)
     return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof(x->bytes)) == 0;
 }
 
-/* key_match: 1 when seg goes a->b, 2 when it goes b->a, 0 when it is another connection. */
-static int key_match(const struct tuple *k, const struct td_segment *seg)
+/* key_match: 1 when seg (of the given transport) goes a->b, 2 when it goes b->a, 0 when it is another
+ * connection. */
+static int key_match(const struct tuple *k, const struct td_segment *seg, uint8_t transport)
 {
+    if (k->transport != transport) {
+        return 0;
+    }
     if (seg->sport == k->a_port && seg->dport == k->b_port && addr_equal(&seg->src, &k->a) &&
         addr_equal(&seg->dst, &k->b)) {
         return 1;
@@ -162,13 +172,14 @@ static bool htab_init(struct htab *h)
 }
 
 /* htab_find returns the entry for seg's connection (and in *match which way seg goes), or NULL. */
-static struct hnode *htab_find(const struct htab *h, uint64_t hash, const struct td_segment *seg, int *match)
+static struct hnode *htab_find(const struct htab *h, uint64_t hash, const struct td_segment *seg, uint8_t transport,
+                               int *match)
 {
     for (struct hnode *n = h->buckets[hash & h->mask]; n != NULL; n = n->next) {
         if (n->hash != hash) {
             continue;
         }
-        *match = key_match(&n->key, seg);
+        *match = key_match(&n->key, seg, transport);
         if (*match != 0) {
             return n;
         }
@@ -396,7 +407,8 @@ static void expire_idle(struct td_flow_table *t, int64_t now_ns)
     }
 }
 
-/* sender_is_client applies the role rules in the file comment to a flow's first segment. */
+/* sender_is_client applies the role rules in the file comment to a flow's first segment or datagram (whose
+ * flags are 0). */
 static bool sender_is_client(const struct td_segment *seg)
 {
     if (seg->flags & TD_TCP_SYN) {
@@ -405,24 +417,42 @@ static bool sender_is_client(const struct td_segment *seg)
     return !(seg->sport < 1024 && seg->dport >= 1024);
 }
 
+/* copy_path keeps the first packet's outer path; only the layers the decoder wrote are read (the flow was
+ * zeroed, so the rest stays 0). */
+static void copy_path(struct td_encap_path *dst, const struct td_encap_path *src)
+{
+    uint8_t num = src->num <= TD_MAX_ENCAP_LAYERS ? src->num : TD_MAX_ENCAP_LAYERS;
+    dst->num = num;
+    dst->more = src->more;
+    memcpy(dst->layers, src->layers, num * sizeof(dst->layers[0]));
+}
+
 static bool has_payload(const struct td_segment *seg)
 {
     return seg->payload_len > 0 || seg->payload_wire_len > 0;
 }
 
-/* flow_open creates the flow for seg's tuple, or returns NULL when seg may not open one. */
-static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segment *seg, uint64_t hash,
-                                 uint64_t frame, int64_t ts_ns)
+/* may_open_tcp: whether a TCP segment whose tuple has no flow opens one (see "Opening" above). */
+static bool may_open_tcp(struct td_flow_table *t, const struct td_segment *seg, uint64_t hash)
 {
     bool is_syn = (seg->flags & TD_TCP_SYN) != 0;
     int match = 0;
-    struct hnode *tn = htab_find(&t->tombs, hash, seg, &match);
+    struct hnode *tn = htab_find(&t->tombs, hash, seg, TD_TRANSPORT_TCP, &match);
     if (tn != NULL) {
         if (!is_syn || (seg->flags & TD_TCP_ACK) != 0) {
-            return NULL;
+            return false;
         }
         tomb_remove(t, (struct tomb *)tn);
-    } else if (!is_syn && !(has_payload(seg) && (seg->flags & TD_TCP_RST) == 0)) {
+        return true;
+    }
+    return is_syn || (has_payload(seg) && (seg->flags & TD_TCP_RST) == 0);
+}
+
+/* flow_open creates the flow for seg's tuple, or returns NULL when seg may not open one. */
+static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segment *seg, uint8_t transport,
+                                 uint64_t hash, uint64_t frame, int64_t ts_ns)
+{
+    if (transport == TD_TRANSPORT_TCP && !may_open_tcp(t, seg, hash)) {
         return NULL;
     }
     if (t->flows.count >= t->limits.max_flows && t->lru_head != NULL) {
@@ -440,10 +470,13 @@ static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segmen
     f->node.key.b = client ? seg->dst : seg->src;
     f->node.key.a_port = client ? seg->sport : seg->dport;
     f->node.key.b_port = client ? seg->dport : seg->sport;
+    f->node.key.transport = transport;
     td_reasm_init(&f->reasm[TD_DIR_C2S]);
     td_reasm_init(&f->reasm[TD_DIR_S2C]);
     struct td_flow_info *info = &f->info;
     info->id = ++t->next_id;
+    info->transport = transport;
+    copy_path(&info->encap, &seg->encap);
     info->client = f->node.key.a;
     info->server = f->node.key.b;
     info->client_port = f->node.key.a_port;
@@ -529,27 +562,10 @@ fail:
     return NULL;
 }
 
-void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame, int64_t ts_ns)
+/* note_packet: what every packet of a flow updates, TCP or UDP: activity, counters, LRU order, nDPI. */
+static void note_packet(struct td_flow_table *t, struct td_flow *f, int dir, const struct td_segment *seg,
+                        uint64_t frame, int64_t ts_ns)
 {
-    t->stats.segments++;
-    expire_idle(t, ts_ns);
-    uint64_t hash = tuple_hash(seg, t->seed);
-    int match = 0;
-    struct td_flow *f = (struct td_flow *)htab_find(&t->flows, hash, seg, &match);
-    if (f != NULL && is_port_reuse(f, match == 1 ? TD_DIR_C2S : TD_DIR_S2C, seg)) {
-        flow_close(t, f, TD_FLOW_END_IDLE);
-        f = NULL;
-    }
-    if (f == NULL) {
-        f = flow_open(t, seg, hash, frame, ts_ns);
-        if (f == NULL) {
-            t->stats.segments_ignored++;
-            return;
-        }
-        match = key_match(&f->node.key, seg);
-    }
-    int dir = match == 1 ? TD_DIR_C2S : TD_DIR_S2C;
-    int peer = 1 - dir;
     struct td_flow_info *info = &f->info;
     info->last_frame = frame;
     info->last_ts_ns = ts_ns;
@@ -557,11 +573,35 @@ void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, ui
     info->payload_bytes[dir] += seg->payload_wire_len > seg->payload_len ? seg->payload_wire_len : seg->payload_len;
     lru_unlink(t, f);
     lru_append(t, f);
-
     if (t->classifier != NULL && f->mine && !f->classify_done && seg->ip != NULL && seg->ip_len > 0 &&
         td_classify_packet(t->classifier, &f->cls, seg->ip, seg->ip_len, ts_ns)) {
         finish_classification(t, f);
     }
+}
+
+void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame, int64_t ts_ns)
+{
+    t->stats.segments++;
+    expire_idle(t, ts_ns);
+    uint64_t hash = tuple_hash(seg, t->seed);
+    int match = 0;
+    struct td_flow *f = (struct td_flow *)htab_find(&t->flows, hash, seg, TD_TRANSPORT_TCP, &match);
+    if (f != NULL && is_port_reuse(f, match == 1 ? TD_DIR_C2S : TD_DIR_S2C, seg)) {
+        flow_close(t, f, TD_FLOW_END_IDLE);
+        f = NULL;
+    }
+    if (f == NULL) {
+        f = flow_open(t, seg, TD_TRANSPORT_TCP, hash, frame, ts_ns);
+        if (f == NULL) {
+            t->stats.segments_ignored++;
+            return;
+        }
+        match = key_match(&f->node.key, seg, TD_TRANSPORT_TCP);
+    }
+    int dir = match == 1 ? TD_DIR_C2S : TD_DIR_S2C;
+    int peer = 1 - dir;
+    struct td_flow_info *info = &f->info;
+    note_packet(t, f, dir, seg, frame, ts_ns);
     if (seg->flags & TD_TCP_SYN) {
         note_syn(t, f, dir, seg, frame, ts_ns);
     }
@@ -595,6 +635,32 @@ void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, ui
     if ((f->seen & SEEN_FIN(dir)) && (f->seen & SEEN_FIN(peer)) && td_reasm_is_complete(&f->reasm[dir]) &&
         td_reasm_is_complete(&f->reasm[peer])) {
         flow_close(t, f, TD_FLOW_END_FIN);
+    }
+}
+
+void td_flow_table_add_datagram(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame,
+                                int64_t ts_ns)
+{
+    expire_idle(t, ts_ns);
+    uint64_t hash = tuple_hash(seg, t->seed);
+    int match = 0;
+    struct td_flow *f = (struct td_flow *)htab_find(&t->flows, hash, seg, TD_TRANSPORT_UDP, &match);
+    if (f == NULL) {
+        f = flow_open(t, seg, TD_TRANSPORT_UDP, hash, frame, ts_ns);
+        if (f == NULL) {
+            return; // out of memory: the datagram is lost to the analysis, as a segment would be
+        }
+        match = key_match(&f->node.key, seg, TD_TRANSPORT_UDP);
+    }
+    int dir = match == 1 ? TD_DIR_C2S : TD_DIR_S2C;
+    note_packet(t, f, dir, seg, frame, ts_ns);
+    if (seg->payload_wire_len > seg->payload_len) {
+        // The snaplen took the end of the datagram: there is nothing to wait for, only to count.
+        f->info.gaps[dir]++;
+        f->info.gap_bytes[dir] += seg->payload_wire_len - seg->payload_len;
+    }
+    if (t->cb.on_datagram != NULL && f->mine) {
+        t->cb.on_datagram(t->cb.ctx, f->user, dir, seg->payload, seg->payload_len, frame, ts_ns);
     }
 }
 

@@ -66,6 +66,7 @@ struct td_netmon {
 static uint32_t ndis_linktype(uint16_t network)
 {
     switch (network) {
+    case 0: // NetMon 3.4 writes 0 for VPN captures; Wireshark reads them as Ethernet
     case 1:
         return LINKTYPE_ETHERNET;
     case 2:
@@ -113,16 +114,25 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
+/* The last year whose nanoseconds since 1970 fit an int64_t. */
+#define MAX_YEAR 2262u
+
 /* SYSTEMTIME: wYear, wMonth, wDayOfWeek, wDay, wHour, wMinute, wSecond, wMilliseconds (u16 each).
- * Taken as UTC: that is what Wireshark's writer stores. Wireshark's reader uses the local time zone
- * (mktime), so the two agree on UTC hosts; we do not let the host's zone change results. 2.3+ files
- * carry a per-frame UTC FILETIME that replaces this anyway. */
-static bool parse_systemtime(struct td_cursor *c, int64_t *out_ns)
+ * NetMon and Wireshark's writer both store local time (Wireshark's writer uses localtime(), its reader
+ * mktime()), and the file does not say which zone. We read it as UTC so that the host's zone never changes
+ * results: times then match tshark's on UTC hosts, or for files written under TZ=UTC (samples/make-wrapped.sh).
+ * 2.3+ files carry a per-frame UTC FILETIME that replaces this anyway. *year is set even when the time is
+ * out of range (false with *year > MAX_YEAR). */
+static bool parse_systemtime(struct td_cursor *c, int64_t *out_ns, uint16_t *year_out)
 {
     uint16_t year, month, dow, day, hour, min, sec, ms;
     TD_TRY(td_cursor_get_u16_le(c, &year) && td_cursor_get_u16_le(c, &month) && td_cursor_get_u16_le(c, &dow) &&
            td_cursor_get_u16_le(c, &day) && td_cursor_get_u16_le(c, &hour) && td_cursor_get_u16_le(c, &min) &&
            td_cursor_get_u16_le(c, &sec) && td_cursor_get_u16_le(c, &ms));
+    *year_out = year;
+    if (year > MAX_YEAR) {
+        return false;
+    }
     int64_t days = days_from_civil(year, month, day);
     int64_t secs = days * 86400 + (int64_t)hour * 3600 + (int64_t)min * 60 + sec;
     *out_ns = secs * NS_PER_S + (int64_t)ms * NS_PER_MS;
@@ -147,12 +157,18 @@ enum td_err td_netmon_new(FILE *f, const char *name, struct td_netmon **out, str
     struct td_cursor c;
     uint32_t magic, table_off, table_len;
     uint8_t minor, major;
-    uint16_t network;
+    uint16_t network, year = 0;
     int64_t start_ns;
     td_cursor_init(&c, hdr, got, 0);
     if (!td_cursor_get_u32(&c, &magic) || !td_cursor_get_u8(&c, &minor) || !td_cursor_get_u8(&c, &major) ||
-        !td_cursor_get_u16_le(&c, &network) || !parse_systemtime(&c, &start_ns) ||
+        !td_cursor_get_u16_le(&c, &network) || !parse_systemtime(&c, &start_ns, &year) ||
         !td_cursor_get_u32_le(&c, &table_off) || !td_cursor_get_u32_le(&c, &table_len)) {
+        if (year > MAX_YEAR) {
+            return td_error_set(err, TD_ERR_FORMAT,
+                                "%s: the Network Monitor header's start time is in the year %u, past %u; the file "
+                                "is corrupt (tshark refuses it too)",
+                                name, year, MAX_YEAR);
+        }
         return td_error_set(err, TD_ERR_FORMAT, "%s: the Network Monitor header is cut short", name);
     }
     if ((magic == MAGIC_2X && major != 2) || (magic == MAGIC_1X && major != 1) ||
@@ -334,7 +350,8 @@ static enum td_reader_status read_record(struct td_netmon *n, uint32_t rec_off, 
     if (!td_cursor_get_bytes(&rec, &data, caplen)) {
         return truncated(n, err, n->pos, "internal: record body");
     }
-    int64_t ts_ns = n->start_ns + (int64_t)delta_ns;
+    // Unsigned: a hostile delta wraps (a wrong time for a corrupt record) instead of overflowing.
+    int64_t ts_ns = (int64_t)((uint64_t)n->start_ns + delta_ns);
     uint32_t linktype = n->header_linktype;
     *is_frame = true;
     if (n->trailer_len > 0) {
@@ -346,7 +363,7 @@ static enum td_reader_status read_record(struct td_netmon *n, uint32_t rec_off, 
         uint64_t filetime;
         if (n->trailer_len >= 15 && td_cursor_skip(&rec, 4) && td_cursor_get_u64_le(&rec, &filetime)) {
             // 2.3+: a per-frame UTC FILETIME replaces start + delta (as Wireshark does).
-            ts_ns = ((int64_t)filetime - FILETIME_UNIX_EPOCH) * 100;
+            ts_ns = (int64_t)((filetime - (uint64_t)FILETIME_UNIX_EPOCH) * 100u);
         }
     }
     n->offset = n->pos;

@@ -19,6 +19,13 @@ enum td_capture_format {
 };
 
 /* One captured frame. data/caplen are valid only until the next td_reader_next or td_reader_free. */
+/* NetMon media types with no LINKTYPE_* equivalent (ATM with NetMon's pseudo-header, 802.11 with NetMon's
+ * radio header, NetMon event/filter records) are delivered as TD_LINKTYPE_NETMON_BASE + the NetMon network
+ * value. That is above the 16-bit LINKTYPE space, so it can never collide with a real link type. The decoder
+ * knows TD_LINKTYPE_NETMON_802_11 (its metadata header, then an 802.11 frame); the others are unknown to it. */
+#define TD_LINKTYPE_NETMON_BASE 0x10000u
+#define TD_LINKTYPE_NETMON_802_11 (TD_LINKTYPE_NETMON_BASE + 6u)
+
 struct td_frame {
     uint64_t frame;      /* 1-based frame number in file order (Wireshark's) */
     int64_t ts_ns;       /* capture time, ns since the Unix epoch */

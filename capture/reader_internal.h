@@ -9,12 +9,6 @@
 
 #include <stdio.h>
 
-/* NetMon media types with no LINKTYPE_* equivalent (ATM with NetMon's pseudo-header, 802.11 with
- * NetMon's radio header, NetMon event/filter records) are delivered as TD_LINKTYPE_NETMON_BASE + the NetMon
- * network value. That is above the 16-bit LINKTYPE space, so it can never collide with a real link type;
- * decoders treat it as unknown. */
-#define TD_LINKTYPE_NETMON_BASE 0x10000u
-
 /* Largest block we accept in pcapng (the spec does not cap it; libpcap and Wireshark refuse far less than
  * this). A larger claim means a corrupt file, never an allocation. */
 #define TD_PCAPNG_MAX_BLOCK_LEN (64u * 1024u * 1024u)

@@ -265,6 +265,7 @@ static void run_threaded(struct live_ctx *x, uint32_t threads)
         return;
     }
     pthread_mutex_init(&th.mu, NULL);
+    sample_drops(&th); /* before the capture thread owns the handle: every statistics event has the drops */
     pthread_t capture;
     if (pthread_create(&capture, NULL, capture_main, &th) != 0) {
         fprintf(x->errs, "tlsdiag: cannot start the capture thread; try --threads 1\n");

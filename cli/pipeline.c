@@ -59,6 +59,16 @@ static void on_gap(void *ctx, void *user, int dir, uint64_t off, uint64_t len, u
     }
 }
 
+static void on_datagram(void *ctx, void *user, int dir, const uint8_t *data, size_t len, uint64_t frame,
+                        int64_t ts_ns)
+{
+    (void)ctx;
+    struct conn *c = user;
+    if (c != NULL && td_tls_conn_is_tracking(c->tls)) {
+        td_tls_conn_datagram(c->tls, dir, data, len, frame, ts_ns);
+    }
+}
+
 static void on_tcp_flags(void *ctx, void *user, int dir, uint8_t flags, uint64_t frame, int64_t ts_ns)
 {
     (void)ctx;
@@ -133,6 +143,9 @@ void td_engine_commit(struct td_engine *run, size_t input_index, const struct td
                       const struct td_tls_facts *facts, struct td_report_prepared *prep, bool free_prep)
 {
     td_report_add_prepared(run->report, input_index, info, facts, prep, free_prep);
+    if (info->transport == TD_TRANSPORT_UDP && !facts->is_tls) {
+        return; /* a UDP flow without DTLS is counted, nothing more: no server, no rules, no evidence */
+    }
     run->max_severity = -1;
     evaluate_connection(run, info, facts);
     if (run->opts->evidence != NULL) {
@@ -163,6 +176,7 @@ struct td_flow_callbacks td_engine_callbacks(void *ctx, void *(*open)(void *ctx,
         .on_data = on_data,
         .on_gap = on_gap,
         .on_tcp_flags = on_tcp_flags,
+        .on_datagram = on_datagram,
         .on_close = close,
     };
 }
@@ -196,6 +210,9 @@ void td_engine_count_decode(struct td_input_summary *in, enum td_decode_result r
     switch (r) {
     case TD_DECODE_TCP:
         in->tcp_segments++;
+        break;
+    case TD_DECODE_UDP:
+        in->udp++;
         break;
     case TD_DECODE_OTHER_IP:
         in->other_ip++;
@@ -260,11 +277,13 @@ void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
     if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
         e->unknown_linktype = frame->linktype;
     }
-    if (e->opts->evidence != NULL && dr == TD_DECODE_TCP) {
+    // UDP datagrams too: a failed DTLS handshake gets its evidence file like a TLS one.
+    bool flow_frame = dr == TD_DECODE_TCP || dr == TD_DECODE_UDP;
+    if (e->opts->evidence != NULL && flow_frame) {
         td_evidence_packet(e->opts->evidence, frame, &seg);
     }
     td_engine_feed(e->flows, dr, &seg, frame);
-    if (e->opts->evidence != NULL && dr == TD_DECODE_TCP) {
+    if (e->opts->evidence != NULL && flow_frame) {
         td_evidence_expire(e->opts->evidence, frame->ts_ns);
     }
 }
@@ -274,6 +293,8 @@ void td_engine_feed(struct td_flow_table *flows, enum td_decode_result r, const 
 {
     if (r == TD_DECODE_TCP) {
         td_flow_table_add(flows, seg, frame->frame, frame->ts_ns);
+    } else if (r == TD_DECODE_UDP) {
+        td_flow_table_add_datagram(flows, seg, frame->frame, frame->ts_ns);
     }
 }
 
@@ -292,7 +313,7 @@ void td_engine_end_input(struct td_engine *e, const struct td_engine_input *end)
         const char *name = td_linktype_name(e->unknown_linktype);
         fprintf(e->errs,
                 "tlsdiag: note: %s: %llu frame%s of link type %u (%s) skipped: tlsdiag decodes Ethernet, Linux cooked "
-                "(SLL, SLL2), raw IP, BSD loopback and PPP; re-export the capture with one of these link types\n",
+                "(SLL, SLL2), raw IP, BSD loopback, PPP and 802.11; re-export the capture with one of these link types\n",
                 in->path, (unsigned long long)in->unknown_link, in->unknown_link == 1 ? "" : "s",
                 e->unknown_linktype, name != NULL ? name : "unknown");
     }

@@ -179,6 +179,10 @@ static void worker_frame(struct worker *w, const struct td_frame *frame)
     td_engine_feed(w->flows, dr, &seg, frame);
 }
 
+/* Worker 0 publishes its counters every this many frames (+1) and at every tick: fresh enough for statistics
+ * events, and the committer reads the cache line only then. */
+#define PUBLISH_EVERY_FRAMES 63u
+
 /* publish_live: worker 0 tells the committer (statistics events) how far the capture has come. */
 static void publish_live(struct worker *w)
 {
@@ -237,6 +241,9 @@ static void read_ring(struct worker *w)
     while ((kind = td_frame_ring_next(w->sh->ring, w->index, &frame, &now)) != TD_RING_END) {
         if (kind == TD_RING_FRAME) {
             worker_frame(w, &frame);
+            if (w->index == 0 && (w->in.frames & PUBLISH_EVERY_FRAMES) == 0) {
+                publish_live(w);
+            }
             continue;
         }
         td_flow_table_expire(w->flows, now);

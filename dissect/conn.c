@@ -4,7 +4,8 @@
  * completion, alerts, renegotiation evidence, the timeline, and the connection's outcome.
  * RFC 5246 §7.1 (ChangeCipherSpec), §7.2 (alerts), §7.3 (handshake flows, abbreviated handshake), §7.4.1.1
  * (HelloRequest); RFC 8446 §2 (protocol overview), §4.1.4 (HelloRetryRequest), §5 (record protection), Appendix
- * D.4 (middlebox compatibility mode); RFC 7918 (False Start); RFC 6520 §4 (heartbeat lengths). */
+ * D.4 (middlebox compatibility mode); RFC 7918 (False Start); RFC 6520 §4 (heartbeat lengths); RFC 6347 §4.2.1
+ * (HelloVerifyRequest) and RFC 9147 (DTLS 1.3) for the messages dtls.c hands over. */
 #include "conn_internal.h"
 
 #include <stdlib.h>
@@ -26,10 +27,11 @@ static uint8_t role_of(const struct td_tls_conn *c, int dir)
 
 static bool is_done(const struct td_tls_conn *c) { return c->facts.handshake_done.frame != 0; }
 
-/* TLS 1.3 and its drafts: 0x7fxx (IETF drafts), 0x7exx (pre-standard experimental versions). */
+/* TLS 1.3 and its drafts: 0x7fxx (IETF drafts), 0x7exx (pre-standard experimental versions); DTLS 1.3 (RFC 9147)
+ * has TLS 1.3's handshake and protection. */
 static bool is_tls13_version(uint16_t v)
 {
-    return v == TD_VERSION_TLS13 || (v >> 8) == 0x7f || (v >> 8) == 0x7e;
+    return v == TD_VERSION_TLS13 || v == TD_VERSION_DTLS13 || (v >> 8) == 0x7f || (v >> 8) == 0x7e;
 }
 
 /* --- arena arrays, timeline, anomalies --- */
@@ -171,6 +173,8 @@ static void swap_roles(struct td_tls_conn *c)
     swap_ev(f->first_hs_after_done);
     swap_u32(f->hs_records_after_done);
     swap_u32(f->plaintext_hs_after_done);
+    swap_u32(f->dtls_retransmitted);
+    swap_u32(f->dtls_unified_records);
     for (uint32_t i = 0; i < f->num_events; i++) {
         f->timeline[i].role ^= 1u;
     }
@@ -396,6 +400,31 @@ static int32_t on_server_hello(struct td_tls_conn *c, int dir, struct td_cursor 
     return TD_HS_SERVER_HELLO;
 }
 
+/* struct { ProtocolVersion server_version; opaque cookie<0..2^8-1>; } HelloVerifyRequest;  (RFC 6347 §4.2.1)
+ * A DTLS server's answer to a ClientHello without a valid cookie. The client sends its ClientHello again with the
+ * cookie: that second ClientHello continues the same handshake (no renegotiation, no failed first attempt). */
+static void on_hello_verify_request(struct td_tls_conn *c, int dir, struct td_cursor body, struct td_evidence ev)
+{
+    struct td_tls_facts *f = &c->facts;
+    decide_roles(c, dir, false, ev);
+    f->dtls_hello_verify_requests++;
+    c->hello_ok = true;
+    if (f->dtls_hello_verify_request.frame != 0) {
+        return;
+    }
+    f->dtls_hello_verify_request = ev;
+    uint16_t version;
+    struct td_cursor cookie;
+    if (!td_cursor_get_u16(&body, &version) || !td_cursor_get_u8_prefixed(&body, &cookie)) {
+        td_tls_conn_anomaly(c, dir, TD_ANOM_SERVER_HELLO_MALFORMED, ev);
+        return;
+    }
+    f->dtls_cookie_len = (uint16_t)td_cursor_len(&cookie); // u8-prefixed: fits
+    if (td_cursor_len(&body) != 0) {
+        td_tls_conn_anomaly(c, dir, TD_ANOM_TRAILING_BYTES, ev);
+    }
+}
+
 static void on_certificate(struct td_tls_conn *c, int dir, struct td_cursor body, struct td_evidence ev)
 {
     struct td_tls_facts *f = &c->facts;
@@ -440,7 +469,9 @@ void td_tls_conn_on_handshake(struct td_tls_conn *c, int dir, uint8_t type, stru
 {
     struct td_tls_facts *f = &c->facts;
     int32_t detail = type;
-    uint16_t version = f->version != 0 ? f->version : record_version;
+    /* The message parsers compare versions as TLS numbers (TLS 1.2 adds signature algorithms): DTLS versions are
+     * mapped to the TLS version they are based on (DTLS 1.0 is TLS 1.1, DTLS 1.2 is TLS 1.2). */
+    uint16_t version = td_version_tls_equivalent(f->version != 0 ? f->version : record_version);
     c->progress_after_warning = true;
     switch (too_large ? -1 : (int)type) {
     case TD_HS_HELLO_REQUEST:
@@ -451,6 +482,9 @@ void td_tls_conn_on_handshake(struct td_tls_conn *c, int dir, uint8_t type, stru
         break;
     case TD_HS_SERVER_HELLO:
         detail = on_server_hello(c, dir, body, record_version, ev);
+        break;
+    case TD_HS_HELLO_VERIFY_REQUEST:
+        on_hello_verify_request(c, dir, body, ev);
         break;
     case TD_HS_CERTIFICATE:
         on_certificate(c, dir, body, ev);
@@ -569,7 +603,10 @@ static void on_ccs(struct td_tls_conn *c, int dir, const struct td_record_info *
     }
     struct td_cursor b = *body;
     uint8_t v;
-    if (r->len != 1 || !td_cursor_get_u8(&b, &v) || v != 1) {
+    /* OpenSSL's pre-RFC DTLS (0x0100, DTLS1_BAD_VER) follows the 1 with a 2-byte message sequence number
+     * (OpenSSL dtls_construct_change_cipher_spec). */
+    uint32_t want_len = r->version == TD_VERSION_DTLS10_OPENSSL_PRE ? 3u : 1u;
+    if (r->len != want_len || !td_cursor_get_u8(&b, &v) || v != 1) {
         td_tls_conn_anomaly(c, dir, TD_ANOM_CCS_MALFORMED, ev);
     }
     /* TLS 1.3 middlebox-compatibility CCS (RFC 8446 D.4) changes nothing. A client CCS before any ServerHello
@@ -592,7 +629,7 @@ static void on_alert(struct td_tls_conn *c, int dir, const struct td_record_info
     uint8_t role = role_of(c, dir);
     /* A connection picked up mid-stream (no hello seen) is past its handshake: an alert record that is not the
      * 2 bytes of one plaintext Alert is protected (a 2-byte alert plus MAC/tag and padding: 26, 31, 37 .. bytes). */
-    bool picked_up_protected = !c->hello_ok && r->len != 2;
+    bool picked_up_protected = !c->hello_ok && r->len != 2 && !c->facts.dtls; /* DTLS: the epoch says it */
     if (r->is_protected || body == NULL || picked_up_protected) {
         add_alert(c, role, true, 0, 0, ev);
         return;
@@ -802,6 +839,9 @@ bool td_tls_conn_on_record(struct td_tls_conn *c, int dir, const struct td_recor
     if (r->is_protected && f->encrypted_from[role].frame == 0) {
         f->encrypted_from[role] = ev;
     }
+    if (r->retransmitted) {
+        return false; /* DTLS: a flight sent again (dtls.c counts it) */
+    }
     if (r->lost && r->type != TD_CT_APPLICATION_DATA) {
         return false;
     }
@@ -852,6 +892,7 @@ void td_tls_conn_free(struct td_tls_conn *c)
     }
     td_tls_record_cleanup(&c->dir[0]);
     td_tls_record_cleanup(&c->dir[1]);
+    td_dtls_cleanup(c);
     td_arena_cleanup(&c->arena);
     free(c);
 }
@@ -1000,6 +1041,7 @@ void td_tls_conn_finish(struct td_tls_conn *c, uint64_t last_frame, int64_t last
     for (int dir = 0; dir < 2; dir++) {
         td_tls_record_finish(c, dir, end);
     }
+    td_dtls_finish(c, end);
     for (int dir = 0; dir < 2 && c->facts.is_tls; dir++) {
         const struct td_tls_dir *d = &c->dir[dir];
         /* START with under 5 bytes is undecided, not evidence of anything. */
@@ -1013,6 +1055,7 @@ void td_tls_conn_finish(struct td_tls_conn *c, uint64_t last_frame, int64_t last
     c->finished = true;
     td_tls_record_cleanup(&c->dir[0]);
     td_tls_record_cleanup(&c->dir[1]);
+    td_dtls_cleanup(c);
 }
 
 const struct td_tls_facts *td_tls_conn_facts(const struct td_tls_conn *c) { return &c->facts; }

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* conn_internal.h: the connection object shared by the record layer (record.c: finding, buffering and
  * reassembling records and handshake messages) and the state machine (conn.c: facts, roles, phases, outcome).
- * RFC 5246 §6.2, RFC 8446 §5.1, RFC 5246 Appendix E.2. Not for use outside those two files. */
+ * RFC 5246 §6.2, RFC 8446 §5.1, RFC 5246 Appendix E.2. Also shared with dtls.c, the DTLS record layer over UDP
+ * datagrams (RFC 6347 §4.1, §4.2.2; RFC 9147 §4), which hands complete messages to the same state machine. Not for
+ * use outside those files. */
 #ifndef TD_DISSECT_CONN_INTERNAL_H
 #define TD_DISSECT_CONN_INTERNAL_H
 
 #include "internal.h"
+#include "tds.h"
 #include "tls.h"
 
 /* Largest record body accepted: 2^14 plaintext plus 2048 bytes of expansion (RFC 5246 §6.2.3; TLS 1.3 allows
@@ -43,6 +46,7 @@ struct td_hs_reasm {
 /* Per TCP direction: record layer position and the per-direction part of the state machine. */
 struct td_tls_dir {
     enum td_dir_mode mode;
+    struct td_tds_unwrap tds;  /* SQL Server: TDS framing around the handshake (tds.h) */
     bool off_known;
     uint64_t next_off;        /* stream offset expected next */
     bool has_data;
@@ -87,6 +91,7 @@ struct td_record_info {
     uint32_t len;             /* body length */
     bool is_protected;        /* encrypted: the body was not read */
     bool lost;                /* bytes of the body were never seen (gap), or too long to keep: count only */
+    bool retransmitted;       /* DTLS: a resent record of a flight already seen: counted only */
 };
 
 /* A close (FIN/RST) or alert remembered for the outcome. */
@@ -98,6 +103,8 @@ struct td_outcome_mark {
     int32_t after_msg;
     bool is_rst;
 };
+
+struct td_dtls; /* dtls.c: per-direction DTLS handshake reassembly, allocated with the first datagram */
 
 struct td_tls_conn {
     struct td_limits limits;
@@ -131,6 +138,8 @@ struct td_tls_conn {
     struct td_outcome_mark warning_alert; /* last other alert before handshake_done */
     bool progress_after_warning;          /* handshake went on after warning_alert */
     struct td_outcome_mark close;         /* first FIN/RST before handshake_done */
+
+    struct td_dtls *dtls;                 /* NULL until the first datagram */
 };
 
 /* --- record.c --- */
@@ -148,7 +157,15 @@ void td_tls_record_hs_reset(struct td_tls_conn *c, int dir, bool truncated, stru
 /* td_tls_record_cleanup frees the direction's buffers. */
 void td_tls_record_cleanup(struct td_tls_dir *d);
 
-/* --- conn.c (called by record.c) --- */
+/* --- dtls.c --- */
+
+/* td_dtls_finish records handshake messages that could not be completed (and hands over those held back behind
+ * a missing one) at the end of the connection. */
+void td_dtls_finish(struct td_tls_conn *c, struct td_evidence ev);
+/* td_dtls_cleanup frees the DTLS reassembly state (c->dtls becomes NULL). */
+void td_dtls_cleanup(struct td_tls_conn *c);
+
+/* --- conn.c (called by record.c and dtls.c) --- */
 
 /* td_tls_conn_is_protected: whether a record of this type in direction dir is encrypted (decided at its header). */
 bool td_tls_conn_is_protected(const struct td_tls_conn *c, int dir, uint8_t type);

@@ -27,6 +27,7 @@
 #define TD_HS_HELLO_REQUEST 0
 #define TD_HS_CLIENT_HELLO 1
 #define TD_HS_SERVER_HELLO 2
+#define TD_HS_HELLO_VERIFY_REQUEST 3 /* DTLS only (RFC 6347 §4.2.1) */
 #define TD_HS_NEW_SESSION_TICKET 4
 #define TD_HS_END_OF_EARLY_DATA 5
 #define TD_HS_ENCRYPTED_EXTENSIONS 8
@@ -52,6 +53,13 @@
 #define TD_VERSION_TLS11 0x0302
 #define TD_VERSION_TLS12 0x0303
 #define TD_VERSION_TLS13 0x0304
+/* DTLS (RFC 4347, RFC 6347, RFC 9147): version numbers go down as versions go up (one's complement of the TLS
+ * version they are based on: DTLS 1.0 is TLS 1.1, DTLS 1.2 is TLS 1.2, DTLS 1.3 is TLS 1.3). 0x0100 is OpenSSL's
+ * DTLS 1.0 before 0.9.8f (DTLS1_BAD_VER, still spoken by Cisco AnyConnect). */
+#define TD_VERSION_DTLS10 0xfeff
+#define TD_VERSION_DTLS12 0xfefd
+#define TD_VERSION_DTLS13 0xfefc
+#define TD_VERSION_DTLS10_OPENSSL_PRE 0x0100
 
 /* Alert descriptions used by name in code (the full table is in tables/alerts.def). */
 #define TD_ALERT_LEVEL_WARNING 1
@@ -79,6 +87,8 @@ struct td_client_hello {
     uint16_t record_version;    /* version in the record header */
     uint16_t legacy_version;    /* client_version */
     uint8_t session_id_len;
+    bool dtls;                  /* a DTLS ClientHello: it has a cookie after the session id (RFC 6347 §4.2.1) */
+    uint8_t cookie_len;         /* DTLS: bytes of the cookie (0 in the first ClientHello, RFC 6347 §4.2.1) */
     struct td_u16_list ciphers;       /* in offer order, GREASE included as sent */
     struct td_u16_list extensions;    /* extension types in order */
     struct td_u16_list supported_versions;
@@ -252,13 +262,51 @@ struct td_record_counts {
     uint64_t other_records;    /* unknown content types */
 };
 
+/* The plaintext phase before TLS began (STARTTLS and its kin), recognised from the plaintext itself. */
+enum td_plaintext_proto {
+    TD_PLAINTEXT_NONE = 0,   /* TLS from the first byte (no plaintext phase) */
+    TD_PLAINTEXT_UNKNOWN,    /* plaintext before TLS, protocol not recognised */
+    TD_PLAINTEXT_SMTP,       /* STARTTLS (RFC 3207) */
+    TD_PLAINTEXT_IMAP,       /* STARTTLS (RFC 9051 §6.2.1) */
+    TD_PLAINTEXT_POP3,       /* STLS (RFC 2595 §4) */
+    TD_PLAINTEXT_FTP,        /* AUTH TLS (RFC 4217 §4) */
+    TD_PLAINTEXT_LDAP,       /* StartTLS extended operation 1.3.6.1.4.1.1466.20037 (RFC 4511 §4.14) */
+    TD_PLAINTEXT_XMPP,       /* <starttls/> (RFC 6120 §5.4) */
+    TD_PLAINTEXT_POSTGRES,   /* SSLRequest, code 80877103 (PostgreSQL protocol §55.2.10) */
+    TD_PLAINTEXT_RDP,        /* X.224 Connection Request with RDP_NEG_REQ ([MS-RDPBCGR] §2.2.1.1) */
+    TD_PLAINTEXT_TDS,        /* SQL Server PRELOGIN, handshake inside TDS packets ([MS-TDS] §2.2.6.5) */
+    TD_PLAINTEXT_MYSQL,      /* server greeting, then SSLRequest (MySQL client/server protocol) */
+    TD_PLAINTEXT_IRC,        /* STARTTLS (IRCv3 tls extension) */
+};
+
+/* What the protocol was recognised from; later, stronger evidence replaces weaker. */
+enum td_plaintext_source {
+    TD_PLAINTEXT_FROM_NONE = 0,
+    TD_PLAINTEXT_FROM_GREETING, /* the first bytes only (a "220" banner is SMTP or FTP) */
+    TD_PLAINTEXT_FROM_REQUEST,  /* the request that starts TLS (STARTTLS, STLS, AUTH TLS, SSLRequest, ...) */
+    TD_PLAINTEXT_FROM_NDPI,     /* nDPI's classification of the flow (td_plaintext_start_resolve) */
+};
+
+struct td_plaintext_start {
+    uint8_t protocol;              /* enum td_plaintext_proto */
+    uint8_t source;                /* enum td_plaintext_source */
+    uint64_t skipped_len[2];       /* by TCP direction (0 = from the TCP client): stream bytes before its first
+                                      TLS record (plaintext dialogue, TDS packet headers) */
+    struct td_evidence tls_ev;     /* the first TLS record of the connection (plaintext came first in at least
+                                      one direction) */
+    /* TDS ([MS-TDS] §2.2.6.5, §3.2.5.2): the handshake travels in PRELOGIN packets, then records go raw. */
+    uint32_t tds_packets[2];       /* by TCP direction: PRELOGIN packets that carried TLS bytes */
+    struct td_evidence tds_raw_ev; /* first TLS record sent outside TDS packets (0 = none) */
+    uint32_t tds_malformed;        /* TDS headers that could not be TDS (length below 8): unwrapping stopped */
+};
+
 #define TD_MAX_HELLOS 4
 #define TD_FIRST_APP_DATA_LENS 4
 
 struct td_tls_facts {
     bool is_tls;               /* at least one TLS/SSL record parsed */
     bool roles_swapped;        /* the TLS client is the TCP server side */
-    bool dtls;                 /* reserved: DTLS is not dissected on TCP */
+    bool dtls;                 /* DTLS over UDP (RFC 6347, RFC 9147): versions are DTLS wire versions */
 
     struct td_client_hello *client_hellos[TD_MAX_HELLOS]; /* in order: first, after HRR, renegotiation ... */
     uint32_t num_client_hellos;  /* kept */
@@ -325,6 +373,18 @@ struct td_tls_facts {
      * order: enough to recognise a TLS 1.0 CBC 1/n-1 or 0/n record split (fields.c, tls.cbc_split). */
     uint32_t first_app_data_lens[2][TD_FIRST_APP_DATA_LENS];
     uint8_t num_first_app_data_lens[2];
+
+    struct td_plaintext_start plaintext_start; /* protocol NONE when TLS began at the first byte */
+
+    /* DTLS only (all zero for TLS over TCP). */
+    uint32_t dtls_retransmitted[2];        /* per role: handshake fragments, ChangeCipherSpec and protected
+                                              Finished records resent for a flight already seen (RFC 6347 §4.2.4):
+                                              counted, not parsed again */
+    uint32_t dtls_hello_verify_requests;   /* HelloVerifyRequest messages (RFC 6347 §4.2.1) */
+    struct td_evidence dtls_hello_verify_request; /* the first one */
+    uint16_t dtls_cookie_len;              /* cookie length of the first HelloVerifyRequest */
+    uint32_t dtls_unified_records[2];      /* per role: DTLS 1.3 records with the unified header (RFC 9147 §4),
+                                              always protected (also counted as application_data records) */
 };
 
 #endif

@@ -99,12 +99,16 @@ static bool is_tls13_draft(uint16_t v)
     return (v >> 8) == 0x7f || v == 0xfb17 || v == 0xfb1a;
 }
 
-// version_rank: a version as an ordered number, TLS 1.3 drafts as TLS 1.3; 0 for values that are no SSL/TLS
-// version (GREASE, DTLS, garbage), which offered-version computations ignore.
+// version_rank: a version as an ordered number, TLS 1.3 drafts as TLS 1.3, DTLS versions as the TLS version
+// they are based on (their own numbers go down as versions go up: RFC 6347 §4.1); 0 for values that are no
+// version (GREASE, unknown DTLS values, garbage), which offered-version computations ignore.
 static uint16_t version_rank(uint16_t v)
 {
     if (is_tls13_draft(v)) {
         return TD_VERSION_TLS13;
+    }
+    if (td_version_is_dtls(v)) {
+        return td_version_tls_equivalent(v);
     }
     if (v == TD_VERSION_SSL2 || (v >> 8) == 0x03) {
         return v;
@@ -333,6 +337,33 @@ static bool tls_version_name(const struct td_fact_ctx *ctx, struct td_value *out
     return ctx->tls != NULL && ctx->tls->version != 0 && set_str(out, version_name(ctx->tls->version));
 }
 
+static bool tls_version_as_tls(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    return ctx->tls != NULL && version_rank(ctx->tls->version) != 0 && set_int(out, version_rank(ctx->tls->version));
+}
+
+static bool tls_dtls(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    return ctx->tls != NULL && set_bool(out, ctx->tls->dtls);
+}
+
+static bool tls_dtls_retransmitted(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    const struct td_tls_facts *f = ctx->tls;
+    return f != NULL && f->dtls &&
+           set_int(out, (int64_t)f->dtls_retransmitted[TD_ROLE_CLIENT] + f->dtls_retransmitted[TD_ROLE_SERVER]);
+}
+
+static bool tls_dtls_hvr(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    return ctx->tls != NULL && ctx->tls->dtls && set_bool(out, ctx->tls->dtls_hello_verify_requests > 0);
+}
+
+static bool tls_dtls_hvr_frame(const struct td_fact_ctx *ctx, struct td_value *out)
+{
+    return ctx->tls != NULL && set_frame(out, ctx->tls->dtls_hello_verify_request.frame);
+}
+
 static bool tls_tls13(const struct td_fact_ctx *ctx, struct td_value *out)
 {
     return ctx->tls != NULL && set_bool(out, version_rank(ctx->tls->version) == TD_VERSION_TLS13);
@@ -400,30 +431,51 @@ static const struct td_client_hello *first_ch(const struct td_fact_ctx *ctx)
     return ctx->tls->client_hellos[0];
 }
 
+// ranked_wire: the value reported for the version of rank r seen as wire value v: TLS drafts as 0x0304, DTLS
+// versions as sent (their rank only orders them).
+static uint16_t ranked_wire(uint16_t v, uint16_t r)
+{
+    return td_version_is_dtls(v) ? v : r;
+}
+
 // offered_max: the highest version a ClientHello offered: max(supported_versions) when the extension lists
-// a version, else legacy_version (RFC 8446 §4.2.1). GREASE and non-TLS values are ignored; drafts rank as 1.3.
+// a version, else legacy_version (RFC 8446 §4.2.1). GREASE and non-TLS values are ignored; drafts rank as 1.3;
+// DTLS versions are ordered by what they stand for (DTLS 1.3 0xfefc above DTLS 1.2 0xfefd).
 static uint16_t offered_max(const struct td_client_hello *ch)
 {
-    uint16_t best = 0;
+    uint16_t best = 0, best_wire = 0;
     for (uint32_t k = 0; ch->supported_versions.v != NULL && k < ch->supported_versions.num; k++) {
-        uint16_t r = version_rank(ch->supported_versions.v[k]);
-        best = r > best ? r : best;
+        uint16_t v = ch->supported_versions.v[k];
+        uint16_t r = version_rank(v);
+        if (r > best) {
+            best = r;
+            best_wire = ranked_wire(v, r);
+        }
     }
-    return best != 0 ? best : ch->legacy_version;
+    return best != 0 ? best_wire : ch->legacy_version;
 }
 
 // offered_min: the lowest version offered: min(supported_versions), else SSL 3.0 (a client without the
 // extension accepts anything from the oldest version it implements up to legacy_version; SSL 3.0 is the
 // oldest record-compatible one). An SSLv2 hello offering SSL 2.0 gives 0x0002.
+// A DTLS client without the extension accepts DTLS 1.0 (0xfeff) and up, or OpenSSL's pre-RFC 0x0100 if that is
+// what it sent.
 static uint16_t offered_min(const struct td_client_hello *ch)
 {
-    uint16_t best = 0;
+    uint16_t best = 0, best_wire = 0;
     for (uint32_t k = 0; ch->supported_versions.v != NULL && k < ch->supported_versions.num; k++) {
-        uint16_t r = version_rank(ch->supported_versions.v[k]);
-        best = r != 0 && (best == 0 || r < best) ? r : best;
+        uint16_t v = ch->supported_versions.v[k];
+        uint16_t r = version_rank(v);
+        if (r != 0 && (best == 0 || r < best)) {
+            best = r;
+            best_wire = ranked_wire(v, r);
+        }
     }
     if (best != 0) {
-        return best;
+        return best_wire;
+    }
+    if (td_version_is_dtls(ch->legacy_version)) {
+        return ch->legacy_version == TD_VERSION_DTLS10_OPENSSL_PRE ? ch->legacy_version : TD_VERSION_DTLS10;
     }
     return ch->legacy_version < TD_VERSION_SSL3 ? ch->legacy_version : TD_VERSION_SSL3;
 }
@@ -443,7 +495,11 @@ static bool has_supported_versions(const struct td_client_hello *ch)
 static bool version_offered(const struct td_client_hello *ch, uint16_t v)
 {
     if (!has_supported_versions(ch)) {
-        return v <= ch->legacy_version;
+        if (td_version_is_dtls(v) != td_version_is_dtls(ch->legacy_version)) {
+            return false; /* DTLS to a TLS hello or the reverse */
+        }
+        uint16_t r = version_rank(v);
+        return r != 0 ? r <= version_rank(ch->legacy_version) : v <= ch->legacy_version;
     }
     for (uint32_t k = 0; k < ch->supported_versions.num; k++) {
         if (ch->supported_versions.v[k] == v) {
@@ -502,7 +558,7 @@ static bool ch_min_version_name(const struct td_fact_ctx *ctx, struct td_value *
 static bool ch_offers_tls13(const struct td_fact_ctx *ctx, struct td_value *out)
 {
     const struct td_client_hello *ch = first_ch(ctx);
-    return ch != NULL && set_bool(out, has_supported_versions(ch) && offered_max(ch) >= TD_VERSION_TLS13);
+    return ch != NULL && set_bool(out, has_supported_versions(ch) && version_rank(offered_max(ch)) >= TD_VERSION_TLS13);
 }
 
 static bool ch_sni(const struct td_fact_ctx *ctx, struct td_value *out)
@@ -1567,7 +1623,19 @@ static const struct td_field fields[] = {
     {"tls.present", B, C, "at least one TLS/SSL record was parsed", tls_present},
     {"tls.version", I, C, "negotiated version (0x0303 = TLS 1.2); absent when none", tls_version},
     {"tls.version_name", T, C, "negotiated version name (\"TLS 1.2\"); absent when none", tls_version_name},
-    {"tls.tls13", B, C, "TLS 1.3 (or a TLS 1.3 draft) was negotiated", tls_tls13},
+    {"tls.version_as_tls", I, C,
+     "negotiated version as a TLS version, for comparisons: TLS 1.3 drafts as 0x0304, DTLS 1.0 as 0x0302, DTLS 1.2 "
+     "as 0x0303, DTLS 1.3 as 0x0304 (DTLS numbers go down as versions go up); absent when none",
+     tls_version_as_tls},
+    {"tls.tls13", B, C, "TLS 1.3 (or a TLS 1.3 draft, or DTLS 1.3) was negotiated", tls_tls13},
+    {"tls.dtls", B, C, "the connection is DTLS over UDP (RFC 6347, RFC 9147)", tls_dtls},
+    {"tls.dtls.retransmitted", I, C,
+     "DTLS: handshake fragments, ChangeCipherSpec and Finished records resent for a flight already seen (both "
+     "sides); absent for TLS",
+     tls_dtls_retransmitted},
+    {"tls.dtls.hello_verify_request", B, C, "DTLS: the server answered with a HelloVerifyRequest (cookie exchange); "
+     "absent for TLS", tls_dtls_hvr},
+    {"tls.dtls.hello_verify_request.frame", F, C, "frame of the first HelloVerifyRequest", tls_dtls_hvr_frame},
     {"tls.cipher", I, C, "negotiated cipher suite; absent when none", tls_cipher},
     {"tls.cipher_name", T, C, "IANA name of the negotiated cipher suite; absent when unknown", tls_cipher_name},
     {"tls.cipher.kx", T, C, "key exchange of the negotiated suite: ECDHE, DHE, RSA, PSK, TLS13, ...", tls_cipher_kx},

@@ -138,13 +138,14 @@ static const char *ja4_version(uint16_t v)
     return "00";
 }
 
-/* The highest non-GREASE supported_versions value when the extension was sent, else legacy_version. */
+/* The highest non-GREASE supported_versions value when the extension was sent, else legacy_version. Highest by
+ * what it stands for: DTLS numbers go down as versions go up (DTLS 1.3 is 0xfefc, DTLS 1.2 0xfefd). */
 static uint16_t ja4_pick_version(const struct td_client_hello *ch)
 {
     uint16_t best = 0;
     for (uint32_t i = 0; i < ch->supported_versions.num; i++) {
         uint16_t v = ch->supported_versions.v[i];
-        if (!td_is_grease(v) && v > best) {
+        if (!td_is_grease(v) && td_version_tls_equivalent(v) > td_version_tls_equivalent(best)) {
             best = v;
         }
     }
@@ -334,7 +335,7 @@ static void fingerprint_ja4(struct td_client_hello *ch, char *buf, uint16_t *sor
     char sni = list_has(&ch->extensions, 0x0000) ? 'd' : 'i';
     struct text t;
     text_init(&t, ch->ja4, sizeof ch->ja4);
-    text_put(&t, "t");
+    text_put(&t, ch->dtls ? "d" : "t"); // the transport (JA4.md "QUIC and DTLS")
     text_put(&t, ja4_version(ja4_pick_version(ch)));
     text_bytes(&t, &sni, 1);
     text_bytes(&t, counts, sizeof counts);

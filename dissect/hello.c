@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* hello.c: ClientHello (TLS and SSLv2-compatible) and ServerHello/HelloRetryRequest bodies into facts.
  * Specification: RFC 8446 §4.1.2, §4.1.3, §4.1.4; RFC 5246 §7.4.1.2, §7.4.1.3, Appendix E.2;
- * draft-ietf-tls-tls13-16..21 §4.1.3 (ServerHello without session id and compression). */
+ * draft-ietf-tls-tls13-16..21 §4.1.3 (ServerHello without session id and compression); RFC 6347 §4.2.1 (the DTLS
+ * ClientHello cookie). */
 #include "extensions.h"
+#include "names.h"
 
 #include <string.h>
 
@@ -36,6 +38,7 @@ static void scan_scsv(struct td_cursor suites, struct td_client_hello *ch)
  *     ProtocolVersion legacy_version = 0x0303;
  *     Random random;
  *     opaque legacy_session_id<0..32>;
+ *     opaque cookie<0..2^8-1>;             -- DTLS only (RFC 6347 §4.2.1; RFC 9147 §5.3 legacy_cookie)
  *     CipherSuite cipher_suites<2..2^16-2>;
  *     opaque legacy_compression_methods<1..2^8-1>;
  *     Extension extensions<8..2^16-1>;     -- absent is legal before TLS 1.3 (RFC 5246 §7.4.1.2)
@@ -51,6 +54,14 @@ static void parse_client_hello(struct td_hello_parse *hp, struct td_cursor *body
     ch->session_id_len = (uint8_t)td_cursor_len(&session_id); // u8-prefixed: fits
     if (td_cursor_len(&session_id) > TD_SESSION_ID_MAX) {
         td_hello_note(hp, TD_ANOM_CLIENT_HELLO_MALFORMED);
+    }
+    if (ch->dtls) {
+        struct td_cursor cookie;
+        if (!td_cursor_get_u8_prefixed(body, &cookie)) {
+            td_hello_note(hp, TD_ANOM_CLIENT_HELLO_MALFORMED);
+            return;
+        }
+        ch->cookie_len = (uint8_t)td_cursor_len(&cookie); // u8-prefixed: fits
     }
     if (!td_cursor_get_u16_prefixed(body, &suites)) {
         td_hello_note(hp, TD_ANOM_CLIENT_HELLO_MALFORMED);
@@ -114,6 +125,7 @@ enum td_anomaly td_parse_client_hello(struct td_arena *arena, struct td_cursor b
     struct td_hello_parse hp = {.arena = arena, .anomaly = TD_ANOM_NONE, .lost = false};
     reset_client_hello(out);
     out->record_version = record_version;
+    out->dtls = td_version_is_dtls(record_version);
     parse_client_hello(&hp, &body, out);
     return finish_client_hello(&hp, out);
 }

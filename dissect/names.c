@@ -3,6 +3,8 @@
  * alerts, handshake types, content types, extensions, supported groups, signature schemes; RFC 8701 GREASE). */
 #include "names.h"
 
+#include "facts.h"
+
 #include <stdio.h>
 
 const char *td_name_handshake(int type)
@@ -135,6 +137,26 @@ const char *td_name_version(uint16_t version, char *buf, size_t buf_len)
         return NULL;
     }
     return buf;
+}
+
+bool td_version_is_dtls(uint16_t version)
+{
+    return (version >> 8) == 0xfe || version == TD_VERSION_DTLS10_OPENSSL_PRE;
+}
+
+uint16_t td_version_tls_equivalent(uint16_t version)
+{
+    switch (version) {
+    case TD_VERSION_DTLS10:
+    case TD_VERSION_DTLS10_OPENSSL_PRE:
+        return TD_VERSION_TLS11;
+    case TD_VERSION_DTLS12:
+        return TD_VERSION_TLS12;
+    case TD_VERSION_DTLS13:
+        return TD_VERSION_TLS13;
+    default:
+        return td_version_is_dtls(version) ? 0 : version;
+    }
 }
 
 /* Sorted by code (the generator sorts), so td_cipher_suite_find can binary-search. */

@@ -24,6 +24,15 @@ const char *td_name_sig_alg(uint16_t scheme);
 /* Version: "SSL 2.0", "SSL 3.0", "TLS 1.0".."TLS 1.3", "TLS 1.3 draft-22" (0x7f16), "DTLS 1.2"; NULL when unknown. */
 const char *td_name_version(uint16_t version, char *buf, size_t buf_len);
 
+/* td_version_is_dtls: a DTLS version (0xfeff DTLS 1.0, 0xfefd DTLS 1.2, 0xfefc DTLS 1.3, any other 0xfexx, and
+ * OpenSSL's pre-RFC DTLS 1.0, 0x0100). */
+bool td_version_is_dtls(uint16_t version);
+/* td_version_tls_equivalent: the TLS version a DTLS version is based on, so that versions can be ordered and
+ * compared (DTLS numbers go down as versions go up): DTLS 1.0 and 0x0100 -> TLS 1.1 (0x0302), DTLS 1.2 -> TLS 1.2
+ * (0x0303), DTLS 1.3 -> TLS 1.3 (0x0304) (RFC 6347 §1, RFC 9147 §1); other 0xfexx values -> 0 (unknown).
+ * Any version that is no DTLS version is returned unchanged. */
+uint16_t td_version_tls_equivalent(uint16_t version);
+
 /* A cipher suite from the IANA TLS Cipher Suites registry. */
 struct td_cipher_suite {
     uint16_t code;

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* record.c: the TLS record layer: finds records in each direction's byte stream (on any port, after plaintext
- * STARTTLS dialogues, after gaps), buffers plaintext records and reassembles handshake messages across records
- * and segments, and skips protected bodies by counting. The only place in dissect/ that waits for more bytes.
+ * STARTTLS dialogues, inside SQL Server's TDS PRELOGIN packets, after gaps), names the plaintext phase before
+ * TLS, buffers plaintext records and reassembles handshake messages across records and segments, and skips
+ * protected bodies by counting. The only place in dissect/ that waits for more bytes.
  * RFC 5246 §6.2.1 (TLSPlaintext), §7.4 (Handshake); RFC 8446 §5.1 (record layer), §4 (handshake);
- * RFC 5246 Appendix E.2 and the SSL 2.0 draft (SSLv2 record headers). */
+ * RFC 5246 Appendix E.2 and the SSL 2.0 draft (SSLv2 record headers). Plaintext phases: RFC 3207 (SMTP),
+ * RFC 9051 §6.2.1 (IMAP), RFC 2595 §4 (POP3), RFC 4217 §4 (FTP), RFC 4511 §4.14 (LDAP), RFC 6120 §5.4 (XMPP),
+ * PostgreSQL protocol §55.2.10 (SSLRequest), [MS-RDPBCGR] §2.2.1.1 (X.224), [MS-TDS] §2.2.6.5 (PRELOGIN). */
 #include "conn_internal.h"
+
+#include "../capture/flow.h"
 #include "names.h"
+#include "tds.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -546,6 +552,8 @@ static void feed_records(struct td_tls_conn *c, int dir, struct td_cursor *in, s
     }
 }
 
+static void plaintext_ended(struct td_tls_conn *c, int dir, uint64_t off, struct td_evidence ev);
+
 /* scan: START, SCAN and RESYNC modes. Returns true when the record stream was found: the carried bytes from
  * the match on have been fed and *in starts where records continue. False: *in was consumed. */
 static bool scan(struct td_tls_conn *c, int dir, struct td_cursor *in, struct td_evidence ev, uint32_t *num_records)
@@ -596,6 +604,11 @@ static bool scan(struct td_tls_conn *c, int dir, struct td_cursor *in, struct td
     if (d->mode == TD_DIR_MODE_RESYNC) {
         td_tls_conn_anomaly(c, dir, TD_ANOM_RESYNC, ev);
     }
+    if (d->mode == TD_DIR_MODE_SCAN) {
+        // Stream offset of the first record: the carried bytes came just before this delivery.
+        uint64_t off = td_cursor_off(in) + i;
+        plaintext_ended(c, dir, off >= d->carry_len ? off - d->carry_len : 0, ev);
+    }
     d->mode = TD_DIR_MODE_RECORDS;
     d->scanned_len = 0;
     size_t carry_len = d->carry_len;
@@ -617,21 +630,256 @@ static bool scan(struct td_tls_conn *c, int dir, struct td_cursor *in, struct td
     return true;
 }
 
-void td_tls_record_feed(struct td_tls_conn *c, int dir, struct td_cursor in, struct td_evidence ev)
+/* ---- the plaintext phase: which protocol started TLS ---- */
+
+/* starts_with: whether c begins with the ASCII text w, letters compared without case. */
+static bool starts_with(const struct td_cursor *c, size_t at, const char *w)
+{
+    for (size_t k = 0; w[k] != '\0'; k++) {
+        uint8_t b;
+        if (!td_cursor_peek_at_u8(c, at + k, &b)) {
+            return false;
+        }
+        uint8_t want = (uint8_t)w[k];
+        if (b >= 'a' && b <= 'z') {
+            b = (uint8_t)(b - 'a' + 'A');
+        }
+        if (want >= 'a' && want <= 'z') {
+            want = (uint8_t)(want - 'a' + 'A');
+        }
+        if (b != want) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* word_ends: the byte at `at` ends a command word (end of line, space or the end of the delivery). */
+static bool word_ends(const struct td_cursor *c, size_t at)
+{
+    uint8_t b;
+    return !td_cursor_peek_at_u8(c, at, &b) || b == '\r' || b == '\n' || b == ' ';
+}
+
+static void recognised(struct td_tls_conn *c, enum td_plaintext_proto proto, enum td_plaintext_source source)
+{
+    struct td_plaintext_start *ps = &c->facts.plaintext_start;
+    if (source < ps->source) {
+        return;
+    }
+    // A request replaces a greeting; a later request (IRC's 670 reply after "STARTTLS") replaces an earlier one.
+    ps->protocol = (uint8_t)proto;
+    ps->source = (uint8_t)source;
+}
+
+/* text_line: one line of a text protocol, at `at` in the delivery. */
+static void text_line(struct td_tls_conn *c, int dir, const struct td_cursor *in, size_t at)
+{
+    const struct td_plaintext_start *ps = &c->facts.plaintext_start;
+    if (dir == TD_DIR_S2C) {
+        // IRCv3 tls: ":server 670 nick :STARTTLS successful" (RPL_STARTTLS) answers the client's STARTTLS.
+        if (starts_with(in, at, ":")) {
+            size_t k = at + 1;
+            uint8_t b;
+            while (k < at + 64 && td_cursor_peek_at_u8(in, k, &b) && b != ' ' && b != '\n') {
+                k++;
+            }
+            recognised(c, TD_PLAINTEXT_IRC, starts_with(in, k, " 670 ") ? TD_PLAINTEXT_FROM_REQUEST
+                                                                        : TD_PLAINTEXT_FROM_GREETING);
+            return;
+        }
+        if (ps->source != TD_PLAINTEXT_FROM_NONE) {
+            return; // replies after the greeting say nothing new
+        }
+        if (starts_with(in, at, "220")) {
+            recognised(c, TD_PLAINTEXT_SMTP, TD_PLAINTEXT_FROM_GREETING); // or FTP: the request will tell
+        } else if (starts_with(in, at, "* OK")) {
+            recognised(c, TD_PLAINTEXT_IMAP, TD_PLAINTEXT_FROM_GREETING);
+        } else if (starts_with(in, at, "+OK")) {
+            recognised(c, TD_PLAINTEXT_POP3, TD_PLAINTEXT_FROM_GREETING);
+        }
+        return;
+    }
+    if (starts_with(in, at, "STARTTLS") && word_ends(in, at + 8)) {
+        recognised(c, ps->protocol == TD_PLAINTEXT_IRC ? TD_PLAINTEXT_IRC : TD_PLAINTEXT_SMTP,
+                   TD_PLAINTEXT_FROM_REQUEST);
+    } else if (starts_with(in, at, "STLS") && word_ends(in, at + 4)) {
+        recognised(c, TD_PLAINTEXT_POP3, TD_PLAINTEXT_FROM_REQUEST);
+    } else if (starts_with(in, at, "AUTH TLS") || starts_with(in, at, "AUTH SSL")) {
+        recognised(c, TD_PLAINTEXT_FTP, TD_PLAINTEXT_FROM_REQUEST);
+    } else if (starts_with(in, at, "EHLO ") || starts_with(in, at, "HELO ")) {
+        recognised(c, TD_PLAINTEXT_SMTP, TD_PLAINTEXT_FROM_GREETING);
+    } else {
+        // IMAP: "tag STARTTLS", the tag an atom of at most 64 characters (RFC 9051 §6.2.1)
+        size_t k = at;
+        uint8_t b;
+        while (k < at + 64 && td_cursor_peek_at_u8(in, k, &b) && b > ' ' && b < 0x7f) {
+            k++;
+        }
+        if (k > at && starts_with(in, k, " STARTTLS") && word_ends(in, k + 9)) {
+            recognised(c, TD_PLAINTEXT_IMAP, TD_PLAINTEXT_FROM_REQUEST);
+        }
+    }
+}
+
+/* ber_get_len: a BER definite length, short form or 1-2 length bytes (X.690 §8.1.3). */
+static bool ber_get_len(struct td_cursor *c, size_t *out)
+{
+    uint8_t b, hi, lo;
+    if (!td_cursor_get_u8(c, &b)) {
+        return false;
+    }
+    if (b < 0x80) {
+        *out = b;
+        return true;
+    }
+    if (b == 0x81 && td_cursor_get_u8(c, &lo)) {
+        *out = lo;
+        return true;
+    }
+    if (b == 0x82 && td_cursor_get_u8(c, &hi) && td_cursor_get_u8(c, &lo)) {
+        *out = (size_t)hi << 8 | lo;
+        return true;
+    }
+    return false;
+}
+
+/* LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp ExtendedRequest ::= [APPLICATION 23] SEQUENCE {
+ *     requestName [0] LDAPOID, ... } }  with requestName 1.3.6.1.4.1.1466.20037  (RFC 4511 §4.12, §4.14.1) */
+static bool is_ldap_starttls(struct td_cursor m)
+{
+    static const char oid[] = "1.3.6.1.4.1.1466.20037";
+    struct td_cursor seq, id, op, name;
+    uint8_t tag;
+    size_t len;
+    if (!td_cursor_get_u8(&m, &tag) || tag != 0x30 || !ber_get_len(&m, &len) || !td_cursor_get_bytes(&m, &seq, len) ||
+        !td_cursor_get_u8(&seq, &tag) || tag != 0x02 || !ber_get_len(&seq, &len) ||
+        !td_cursor_get_bytes(&seq, &id, len) || !td_cursor_get_u8(&seq, &tag) || tag != 0x77 ||
+        !ber_get_len(&seq, &len) || !td_cursor_get_bytes(&seq, &op, len) || !td_cursor_get_u8(&op, &tag) ||
+        tag != 0x80 || !ber_get_len(&op, &len) || !td_cursor_get_bytes(&op, &name, len)) {
+        return false;
+    }
+    return td_cursor_len(&name) == sizeof(oid) - 1 && starts_with(&name, 0, oid);
+}
+
+/* binary_request: the client's binary requests that start TLS, at the start of a delivery. */
+static void binary_request(struct td_tls_conn *c, struct td_cursor m)
+{
+    struct td_cursor b = m;
+    uint32_t len32, code;
+    // SSLRequest: Int32(8) Int32(80877103) (PostgreSQL protocol §55.7)
+    if (td_cursor_get_u32(&b, &len32) && td_cursor_get_u32(&b, &code) && len32 == 8 && code == 80877103u) {
+        recognised(c, TD_PLAINTEXT_POSTGRES, TD_PLAINTEXT_FROM_REQUEST);
+        return;
+    }
+    // TPKT (RFC 1006 §6: version 3, reserved, length) + X.224 Connection Request (ISO 8073 §13.3: LI, CR 0xE0)
+    b = m;
+    uint8_t version, reserved, li, cr;
+    uint16_t tpkt_len;
+    if (td_cursor_get_u8(&b, &version) && td_cursor_get_u8(&b, &reserved) && td_cursor_get_u16(&b, &tpkt_len) &&
+        td_cursor_get_u8(&b, &li) && td_cursor_get_u8(&b, &cr) && version == 3 && reserved == 0 &&
+        tpkt_len >= 11 && li >= 6 && (cr & 0xf0) == 0xe0) {
+        recognised(c, TD_PLAINTEXT_RDP, TD_PLAINTEXT_FROM_REQUEST);
+        return;
+    }
+    if (is_ldap_starttls(m)) {
+        recognised(c, TD_PLAINTEXT_LDAP, TD_PLAINTEXT_FROM_REQUEST);
+        return;
+    }
+    // MySQL SSLRequest: payload_length (3, LE) = 32, sequence_id 1, capability flags with CLIENT_SSL (0x800)
+    b = m;
+    uint16_t len_lo;
+    uint8_t len_hi, seq;
+    uint32_t caps;
+    if (c->facts.plaintext_start.protocol == TD_PLAINTEXT_MYSQL && td_cursor_get_u16_le(&b, &len_lo) &&
+        td_cursor_get_u8(&b, &len_hi) && td_cursor_get_u8(&b, &seq) && td_cursor_get_u32_le(&b, &caps) &&
+        len_lo == 32 && len_hi == 0 && seq == 1 && (caps & 0x800u) != 0) {
+        recognised(c, TD_PLAINTEXT_MYSQL, TD_PLAINTEXT_FROM_REQUEST);
+    }
+}
+
+/* binary_greeting: MySQL's HandshakeV10: payload_length (3, LE), sequence_id 0, protocol_version 10. */
+static void binary_greeting(struct td_tls_conn *c, struct td_cursor m)
+{
+    uint16_t len_lo;
+    uint8_t len_hi, seq, proto;
+    if (td_cursor_get_u16_le(&m, &len_lo) && td_cursor_get_u8(&m, &len_hi) && td_cursor_get_u8(&m, &seq) &&
+        td_cursor_get_u8(&m, &proto) && seq == 0 && proto == 10 && (len_lo != 0 || len_hi != 0)) {
+        recognised(c, TD_PLAINTEXT_MYSQL, TD_PLAINTEXT_FROM_GREETING);
+    }
+}
+
+/* recognise: a delivery of plaintext (before TLS). Requests and greetings are short and come one per segment, so
+ * binary ones are matched at the start of the delivery and text ones at each line start within it. */
+static void recognise(struct td_tls_conn *c, int dir, const struct td_cursor *in)
+{
+    if (c->facts.plaintext_start.protocol == TD_PLAINTEXT_TDS) {
+        return; // the PRELOGIN header said it all
+    }
+    if (dir == TD_DIR_C2S) {
+        binary_request(c, *in);
+        // XMPP is no line protocol: <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/> anywhere (RFC 6120 §5.4.2.1)
+        for (size_t k = 0; k < td_cursor_len(in); k++) {
+            if (starts_with(in, k, "<starttls")) {
+                recognised(c, TD_PLAINTEXT_XMPP, TD_PLAINTEXT_FROM_REQUEST);
+                return;
+            }
+        }
+    } else if (c->facts.plaintext_start.source == TD_PLAINTEXT_FROM_NONE) {
+        binary_greeting(c, *in);
+    }
+    if (starts_with(in, 0, "<?xml") || starts_with(in, 0, "<stream:stream")) {
+        recognised(c, TD_PLAINTEXT_XMPP, TD_PLAINTEXT_FROM_GREETING);
+        return;
+    }
+    bool line_start = true;
+    for (size_t k = 0; k < td_cursor_len(in); k++) {
+        uint8_t b;
+        if (!td_cursor_peek_at_u8(in, k, &b)) {
+            return;
+        }
+        if (line_start) {
+            text_line(c, dir, in, k);
+        }
+        line_start = b == '\n';
+    }
+}
+
+/* plaintext_ended: direction dir found its first record at stream offset off after plaintext. */
+static void plaintext_ended(struct td_tls_conn *c, int dir, uint64_t off, struct td_evidence ev)
+{
+    struct td_plaintext_start *ps = &c->facts.plaintext_start;
+    if (ps->protocol == TD_PLAINTEXT_NONE) {
+        ps->protocol = TD_PLAINTEXT_UNKNOWN;
+    }
+    ps->skipped_len[dir] = off;
+    if (ps->tls_ev.frame == 0) {
+        ps->tls_ev = ev; // until the ClientHello is known (td_tls_record_finish)
+    }
+}
+
+/* ---- the stream, with or without TDS framing ---- */
+
+static void feed_stream(struct td_tls_conn *c, int dir, struct td_cursor in, struct td_evidence ev,
+                        uint32_t *num_records)
 {
     struct td_tls_dir *d = &c->dir[dir];
-    uint32_t num_records = 0;
     while (td_cursor_len(&in) > 0) {
         switch (d->mode) {
         case TD_DIR_MODE_NOT_TLS:
             return;
         case TD_DIR_MODE_RECORDS:
-            feed_records(c, dir, &in, ev, &num_records);
+            feed_records(c, dir, &in, ev, num_records);
             break;
         case TD_DIR_MODE_START:
         case TD_DIR_MODE_SCAN:
+            recognise(c, dir, &in);
+            if (!scan(c, dir, &in, ev, num_records)) {
+                return;
+            }
+            break;
         case TD_DIR_MODE_RESYNC:
-            if (!scan(c, dir, &in, ev, &num_records)) {
+            if (!scan(c, dir, &in, ev, num_records)) {
                 return;
             }
             break;
@@ -639,9 +887,73 @@ void td_tls_record_feed(struct td_tls_conn *c, int dir, struct td_cursor in, str
     }
 }
 
+/* feed_tds: direction dir speaks TDS ([MS-TDS] §3.2.5.2): packet headers are stripped and their payloads go to
+ * the record layer, until raw records begin or a header cannot be TDS. */
+static void feed_tds(struct td_tls_conn *c, int dir, struct td_cursor in, struct td_evidence ev,
+                     uint32_t *num_records)
+{
+    struct td_plaintext_start *ps = &c->facts.plaintext_start;
+    struct td_tds_unwrap *u = &c->dir[dir].tds;
+    // Each step takes at least one byte (a header byte or a payload piece), or ends the loop.
+    while (td_cursor_len(&in) > 0 && (u->state == TD_TDS_HEADER || u->state == TD_TDS_PAYLOAD)) {
+        struct td_cursor payload;
+        bool packet_end;
+        uint8_t type;
+        switch (td_tds_unwrap_next(u, &in, &payload, &packet_end, &type)) {
+        case TD_TDS_STEP_NEED_MORE:
+            return;
+        case TD_TDS_STEP_RAW:
+            if (ps->tds_raw_ev.frame == 0) {
+                ps->tds_raw_ev = ev;
+            }
+            break;
+        case TD_TDS_STEP_MALFORMED:
+            // A length below the header's own 8 bytes, or no TDS type: the framing is lost. What follows goes to
+            // the record layer as it is, which resynchronises on a plausible record or gives up.
+            ps->tds_malformed++;
+            td_tls_conn_anomaly(c, dir, TD_ANOM_TDS_MALFORMED, ev);
+            break;
+        case TD_TDS_STEP_PAYLOAD:
+            feed_stream(c, dir, payload, ev, num_records);
+            if (packet_end && type == TD_TDS_PRELOGIN && c->dir[dir].mode == TD_DIR_MODE_RECORDS) {
+                ps->tds_packets[dir]++;
+            }
+            break;
+        }
+    }
+    feed_stream(c, dir, in, ev, num_records);
+}
+
+void td_tls_record_feed(struct td_tls_conn *c, int dir, struct td_cursor in, struct td_evidence ev)
+{
+    struct td_tls_dir *d = &c->dir[dir];
+    struct td_plaintext_start *ps = &c->facts.plaintext_start;
+    uint32_t num_records = 0;
+    if (d->mode == TD_DIR_MODE_START && d->carry_len == 0 && d->tds.state == TD_TDS_OFF) {
+        // SQL Server: a PRELOGIN opens the connection, the tabular result answers it (server side only once
+        // the client side was seen to speak TDS).
+        bool answer = dir == TD_DIR_S2C && ps->protocol == TD_PLAINTEXT_TDS;
+        if (td_tds_header_plausible(&in, answer) && (answer || dir == TD_DIR_C2S)) {
+            recognised(c, TD_PLAINTEXT_TDS, TD_PLAINTEXT_FROM_REQUEST);
+            td_tds_unwrap_start(&d->tds);
+            d->mode = TD_DIR_MODE_SCAN; // the PRELOGIN options are plaintext; the handshake follows
+        }
+    }
+    if (d->tds.state == TD_TDS_HEADER || d->tds.state == TD_TDS_PAYLOAD) {
+        feed_tds(c, dir, in, ev, &num_records);
+        return;
+    }
+    feed_stream(c, dir, in, ev, &num_records);
+}
+
 void td_tls_record_gap(struct td_tls_conn *c, int dir, uint64_t len, struct td_evidence ev)
 {
     struct td_tls_dir *d = &c->dir[dir];
+    struct td_tds_unwrap *u = &d->tds;
+    if (u->state == TD_TDS_HEADER || u->state == TD_TDS_PAYLOAD) {
+        // Inside a TDS payload the next header stays where the length says; otherwise unwrapping stops.
+        (void)td_tds_unwrap_gap(u, len);
+    }
     struct td_cursor none;
     td_cursor_init(&none, NULL, 0, 0);
     switch (d->mode) {
@@ -692,6 +1004,12 @@ void td_tls_record_gap(struct td_tls_conn *c, int dir, uint64_t len, struct td_e
 void td_tls_record_finish(struct td_tls_conn *c, int dir, struct td_evidence ev)
 {
     struct td_tls_dir *d = &c->dir[dir];
+    struct td_plaintext_start *ps = &c->facts.plaintext_start;
+    if (ps->tls_ev.frame != 0 && c->facts.num_client_hellos > 0 && c->facts.client_hellos[0] != NULL) {
+        // TLS began with the ClientHello: the frame that completed it, even when the scanner met its first bytes
+        // in an earlier segment, or the other direction's plaintext ended later.
+        ps->tls_ev = c->facts.client_hellos[0]->ev;
+    }
     if (d->mode != TD_DIR_MODE_RECORDS) {
         return;
     }

@@ -37,10 +37,12 @@ void td_server_table_free(struct td_server_table *t)
     free(t);
 }
 
-// FNV-1a over the address and port: the key is small and the table bounded, no need for keyed hashing.
-static uint32_t key_hash(const struct td_addr *a, uint16_t port)
+// FNV-1a over the transport, address and port: the key is small and the table bounded, no need for keyed hashing.
+// A DTLS service on UDP 443 is another server than TLS on TCP 443 of the same host.
+static uint32_t key_hash(const struct td_addr *a, uint16_t port, uint8_t transport)
 {
     uint32_t h = 2166136261u;
+    h = (h ^ transport) * 16777619u;
     h = (h ^ a->family) * 16777619u;
     for (size_t i = 0; i < sizeof(a->bytes); i++) {
         h = (h ^ a->bytes[i]) * 16777619u;
@@ -50,17 +52,17 @@ static uint32_t key_hash(const struct td_addr *a, uint16_t port)
     return h;
 }
 
-static bool key_equal(const struct td_server_facts *s, const struct td_addr *a, uint16_t port)
+static bool key_equal(const struct td_server_facts *s, const struct td_addr *a, uint16_t port, uint8_t transport)
 {
-    return s->port == port && s->addr.family == a->family && memcmp(s->addr.bytes, a->bytes, sizeof(a->bytes)) == 0;
+    return s->port == port && s->transport == transport && s->addr.family == a->family && memcmp(s->addr.bytes, a->bytes, sizeof(a->bytes)) == 0;
 }
 
 // find_slot: the slot holding (a, port), or the empty slot where it would go.
-static uint32_t find_slot(const struct td_server_table *t, const struct td_addr *a, uint16_t port)
+static uint32_t find_slot(const struct td_server_table *t, const struct td_addr *a, uint16_t port, uint8_t transport)
 {
     uint32_t mask = t->num_slots - 1;
-    uint32_t i = key_hash(a, port) & mask;
-    while (t->slots[i] != 0 && !key_equal(&t->servers[t->slots[i] - 1], a, port)) {
+    uint32_t i = key_hash(a, port, transport) & mask;
+    while (t->slots[i] != 0 && !key_equal(&t->servers[t->slots[i] - 1], a, port, transport)) {
         i = (i + 1) & mask;
     }
     return i;
@@ -95,7 +97,7 @@ static bool grow(struct td_server_table *t)
     t->num_slots = num_slots;
     t->cap_servers = cap;
     for (uint32_t k = 0; k < t->num_servers; k++) {
-        t->slots[find_slot(t, &t->servers[k].addr, t->servers[k].port)] = k + 1;
+        t->slots[find_slot(t, &t->servers[k].addr, t->servers[k].port, t->servers[k].transport)] = k + 1;
     }
     return true;
 }
@@ -112,10 +114,10 @@ static void format_name(struct td_server_facts *s)
 }
 
 static struct td_server_facts *find_or_add(struct td_server_table *t, const struct td_addr *a, uint16_t port,
-                                           uint64_t first_frame)
+                                           uint8_t transport, uint64_t first_frame)
 {
     if (t->num_slots != 0) {
-        uint32_t slot = find_slot(t, a, port);
+        uint32_t slot = find_slot(t, a, port, transport);
         if (t->slots[slot] != 0) {
             return &t->servers[t->slots[slot] - 1];
         }
@@ -130,10 +132,11 @@ static struct td_server_facts *find_or_add(struct td_server_table *t, const stru
     memset(s, 0, sizeof(*s));
     s->addr = *a;
     s->port = port;
+    s->transport = transport;
     s->first_frame = first_frame;
     format_name(s);
     t->num_servers++;
-    t->slots[find_slot(t, a, port)] = t->num_servers;
+    t->slots[find_slot(t, a, port, transport)] = t->num_servers;
     return s;
 }
 
@@ -250,7 +253,7 @@ const struct td_server_facts *td_server_table_add(struct td_server_table *t, con
     bool swapped = tls != NULL && tls->roles_swapped;
     const struct td_addr *addr = swapped ? &info->client : &info->server;
     uint16_t port = swapped ? info->client_port : info->server_port;
-    struct td_server_facts *s = find_or_add(t, addr, port, info->first_frame);
+    struct td_server_facts *s = find_or_add(t, addr, port, info->transport, info->first_frame);
     if (s == NULL) {
         t->dropped++;
         return NULL;

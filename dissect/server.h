@@ -20,9 +20,10 @@ struct td_server_count {
 struct td_server_facts {
     struct td_addr addr;
     uint16_t port;
+    uint8_t transport;             /* TD_TRANSPORT_TCP or TD_TRANSPORT_UDP (DTLS) */
     char name[64];                 /* "192.0.2.1:443" / "[2001:db8::1]:443" */
     char sni[128];                 /* first SNI a client asked this server for, "" when none */
-    uint32_t connections;          /* TCP connections to it */
+    uint32_t connections;          /* TCP connections (or DTLS flows) to it */
     uint32_t tls_connections;
     uint32_t established;          /* established or resumed */
     uint32_t failed;               /* failed_alert, reset or closed before the handshake completed */

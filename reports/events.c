@@ -275,7 +275,7 @@ static void put_protocol(struct td_json_ctx *ctx, json_t *o, const struct td_flo
 
 /* --- connection: TLS --- */
 
-/* tls.version "1.2" and tls.version_protocol "tls"/"ssl" (ECS splits the version string this way). */
+/* tls.version "1.2" and tls.version_protocol "tls"/"ssl"/"dtls" (ECS splits the version string this way). */
 static void put_version(struct td_json_ctx *ctx, json_t *o, uint16_t v)
 {
     const char *proto = NULL, *num = NULL;
@@ -286,6 +286,10 @@ static void put_version(struct td_json_ctx *ctx, json_t *o, uint16_t v)
     case TD_VERSION_TLS11: proto = "tls"; num = "1.1"; break;
     case TD_VERSION_TLS12: proto = "tls"; num = "1.2"; break;
     case TD_VERSION_TLS13: proto = "tls"; num = "1.3"; break;
+    case TD_VERSION_DTLS10:
+    case TD_VERSION_DTLS10_OPENSSL_PRE: proto = "dtls"; num = "1.0"; break;
+    case TD_VERSION_DTLS12: proto = "dtls"; num = "1.2"; break;
+    case TD_VERSION_DTLS13: proto = "dtls"; num = "1.3"; break;
     default:
         // TLS 1.3 drafts (0x7fNN, RFC 8446 predecessors) negotiate 1.3 as far as a log reader cares.
         if ((v & 0xff00u) == 0x7f00u) {
@@ -630,7 +634,7 @@ json_t *td_event_connection(struct td_json_ctx *ctx, const char *input_name, siz
     put_endpoint(ctx, o, "destination", sw ? &info->client : &info->server,
                  sw ? info->client_port : info->server_port, info->packets[sdir], info->payload_bytes[sdir]);
 
-    put(ctx, o, "network.transport", json_string("tcp"));
+    put(ctx, o, "network.transport", json_string(info->transport == TD_TRANSPORT_UDP ? "udp" : "tcp"));
     put(ctx, o, "network.type", json_string(info->client.family == 6 ? "ipv6" : "ipv4"));
     put_protocol(ctx, o, info, f->is_tls);
     put_u64(ctx, o, "network.bytes", info->payload_bytes[0] + info->payload_bytes[1]);
@@ -744,6 +748,7 @@ json_t *td_event_input(struct td_json_ctx *ctx, int64_t time_ns, enum td_event_i
         put_time_ns(ctx, o, "tlsdiag.last_time", in->last_ts_ns);
     }
     put_u64(ctx, o, "tlsdiag.decode.tcp_segments", in->tcp_segments);
+    put_u64(ctx, o, "tlsdiag.decode.udp", in->udp);
     put_u64(ctx, o, "tlsdiag.decode.other_ip", in->other_ip);
     put_u64(ctx, o, "tlsdiag.decode.not_ip", in->not_ip);
     put_u64(ctx, o, "tlsdiag.decode.unknown_link", in->unknown_link);

@@ -134,6 +134,7 @@ json_t *td_json_server(struct td_json_ctx *ctx, size_t input_index, const struct
     json_t *o = json_object();
     td_json_set(ctx, o, "input", td_json_u64(input_index));
     td_json_set(ctx, o, "server", td_json_str(s->name));
+    td_json_set(ctx, o, "transport", json_string(s->transport == TD_TRANSPORT_UDP ? "udp" : "tcp"));
     td_json_set(ctx, o, "sni", s->sni[0] != '\0' ? td_json_str(s->sni) : json_null());
     td_json_set(ctx, o, "first_frame", td_json_u64(s->first_frame));
     td_json_set(ctx, o, "connections", json_integer(s->connections));

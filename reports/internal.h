@@ -39,6 +39,7 @@ struct td_report_totals {
     uint64_t with_anomalies;
     uint64_t findings[TD_SEVERITY_ERROR + 1]; /* by severity, connection and server findings */
     uint64_t listed;           /* connections written to the report (after --all and the filters) */
+    uint64_t udp_flows_not_dtls; /* UDP flows that carried no DTLS: not connections, counted here only */
 };
 
 /* The connection between td_report_add_connection and its end (the next add, td_report_end_connection or

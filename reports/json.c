@@ -13,6 +13,7 @@
 #include "../capture/decode.h"
 #include "../capture/reader.h"
 #include "../dissect/names.h"
+#include "../dissect/tds.h"
 
 #define NAME_BUF_LEN 64
 
@@ -312,6 +313,39 @@ static json_t *endpoint(struct td_json_ctx *ctx, const struct td_addr *a, uint16
     return o;
 }
 
+static const char *const encap_names[] = {
+    [TD_ENCAP_VLAN] = "vlan",     [TD_ENCAP_MPLS] = "mpls",   [TD_ENCAP_PPPOE] = "pppoe",
+    [TD_ENCAP_IP] = "ip",         [TD_ENCAP_GRE] = "gre",     [TD_ENCAP_ERSPAN] = "erspan",
+    [TD_ENCAP_VXLAN] = "vxlan",   [TD_ENCAP_GENEVE] = "geneve", [TD_ENCAP_GTPU] = "gtpu",
+};
+
+/* encapsulation_arr: the flow's outer path, outermost first: [{"type":"vlan","id":100}, {"type":"ip","src":
+ * "192.0.2.1","dst":"192.0.2.2"}, {"type":"erspan","id":1,"version":2}, ...]; [] for a plain flow. */
+static json_t *encapsulation_arr(struct td_json_ctx *ctx, const struct td_encap_path *path)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < path->num && i < TD_MAX_ENCAP_LAYERS; i++) {
+        const struct td_encap_layer *l = &path->layers[i];
+        const char *name = l->kind < sizeof(encap_names) / sizeof(encap_names[0]) ? encap_names[l->kind] : NULL;
+        json_t *o = json_object();
+        td_json_set(ctx, o, "type", json_string(name != NULL ? name : "unknown"));
+        if (l->kind == TD_ENCAP_IP) {
+            char buf[64];
+            td_addr_format(&l->src, buf, sizeof(buf));
+            td_json_set(ctx, o, "src", td_json_str(buf));
+            td_addr_format(&l->dst, buf, sizeof(buf));
+            td_json_set(ctx, o, "dst", td_json_str(buf));
+        } else {
+            td_json_set(ctx, o, "id", td_json_u64(l->id));
+        }
+        if (l->kind == TD_ENCAP_ERSPAN) {
+            td_json_set(ctx, o, "version", json_integer(l->version));
+        }
+        td_json_append(ctx, a, o);
+    }
+    return a;
+}
+
 static const char *flow_end_name(enum td_flow_end e)
 {
     switch (e) {
@@ -339,6 +373,38 @@ static json_t *tcp_flag(struct td_json_ctx *ctx, uint64_t frame, const char *fro
     json_t *o = json_object();
     td_json_set(ctx, o, "frame", td_json_u64(frame));
     td_json_set(ctx, o, "from", json_string(from));
+    return o;
+}
+
+/* plaintext_start_obj: the plaintext phase before TLS (STARTTLS and kin), null when TLS began at the first byte
+ * or never followed. nDPI's name for the flow settles what the plaintext alone did not (dissect/tds.h). */
+static json_t *plaintext_start_obj(struct td_json_ctx *ctx, const struct td_flow_info *info,
+                                   const struct td_tls_facts *f)
+{
+    char app[sizeof(info->app_protocol) + 1];
+    size_t app_len = strnlen(info->app_protocol, sizeof(info->app_protocol));
+    memcpy(app, info->app_protocol, app_len);
+    app[app_len] = '\0';
+    struct td_plaintext_start ps = td_plaintext_start_resolve(&f->plaintext_start, app);
+    if (ps.protocol == TD_PLAINTEXT_NONE || ps.tls_ev.frame == 0) {
+        return json_null();
+    }
+    const char *source = td_plaintext_source_name((enum td_plaintext_source)ps.source);
+    json_t *o = json_object();
+    td_json_set(ctx, o, "protocol", json_string(td_plaintext_proto_name((enum td_plaintext_proto)ps.protocol)));
+    td_json_set(ctx, o, "recognised_from", source != NULL ? json_string(source) : json_null());
+    td_json_set(ctx, o, "tls_frame", td_json_u64(ps.tls_ev.frame));
+    td_json_set(ctx, o, "client_bytes", td_json_u64(ps.skipped_len[0]));
+    td_json_set(ctx, o, "server_bytes", td_json_u64(ps.skipped_len[1]));
+    if (ps.protocol == TD_PLAINTEXT_TDS) {
+        json_t *t = json_object();
+        td_json_set(ctx, t, "client_packets", json_integer(ps.tds_packets[0]));
+        td_json_set(ctx, t, "server_packets", json_integer(ps.tds_packets[1]));
+        td_json_set(ctx, t, "raw_from_frame",
+                    ps.tds_raw_ev.frame != 0 ? td_json_u64(ps.tds_raw_ev.frame) : json_null());
+        td_json_set(ctx, t, "malformed_headers", json_integer(ps.tds_malformed));
+        td_json_set(ctx, o, "tds", t);
+    }
     return o;
 }
 
@@ -663,6 +729,22 @@ static json_t *post_handshake_obj(struct td_json_ctx *ctx, const struct td_tls_f
     return o;
 }
 
+/* dtls_obj: what only DTLS has (RFC 6347 §4.2.1 cookie exchange, §4.2.4 retransmission; RFC 9147 §4 unified
+ * header). Counters per TLS role. */
+static json_t *dtls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+{
+    json_t *o = json_object();
+    td_json_set(ctx, o, "hello_verify_requests", json_integer(f->dtls_hello_verify_requests));
+    td_json_set(ctx, o, "hello_verify_request",
+                f->dtls_hello_verify_request.frame != 0 ? ev_obj(ctx, &f->dtls_hello_verify_request) : json_null());
+    td_json_set(ctx, o, "cookie_len", json_integer(f->dtls_cookie_len));
+    td_json_set(ctx, o, "retransmitted", u64_pair(ctx, f->dtls_retransmitted[TD_ROLE_CLIENT],
+                                                  f->dtls_retransmitted[TD_ROLE_SERVER]));
+    td_json_set(ctx, o, "unified_header_records", u64_pair(ctx, f->dtls_unified_records[TD_ROLE_CLIENT],
+                                                           f->dtls_unified_records[TD_ROLE_SERVER]));
+    return o;
+}
+
 static json_t *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
 {
     json_t *o = json_object();
@@ -712,6 +794,7 @@ static json_t *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
     td_json_set(ctx, o, "records", rec);
     td_json_set(ctx, o, "handshake", handshake_obj(ctx, f));
     td_json_set(ctx, o, "post_handshake", post_handshake_obj(ctx, f));
+    td_json_set(ctx, o, "dtls", f->dtls ? dtls_obj(ctx, f) : json_null());
     return o;
 }
 
@@ -1002,6 +1085,8 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     td_json_set(ctx, o, "server", sw ? endpoint(ctx, &info->client, info->client_port)
                                      : endpoint(ctx, &info->server, info->server_port));
     td_json_set(ctx, o, "roles_swapped", boolean(sw));
+    td_json_set(ctx, o, "transport", json_string(info->transport == TD_TRANSPORT_UDP ? "udp" : "tcp"));
+    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, &info->encap));
     td_json_set(ctx, o, "first_frame", td_json_u64(info->first_frame));
     td_json_set(ctx, o, "last_frame", td_json_u64(info->last_frame));
     td_json_set(ctx, o, "start", time_ns(info->first_ts_ns));
@@ -1014,6 +1099,7 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     td_json_set(ctx, proto, "master",
                 master_len != 0 ? json_stringn(info->master_protocol, master_len) : json_null());
     td_json_set(ctx, o, "protocol", proto);
+    td_json_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
     td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
     td_json_set(ctx, o, "tcp", tcp_obj(ctx, info, sw));
     td_json_set(ctx, o, "tls", f->is_tls ? tls_obj(ctx, f) : json_null());
@@ -1061,6 +1147,7 @@ json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in
     td_json_set(ctx, o, "last_time", in->frames != 0 ? time_ns(in->last_ts_ns) : json_null());
     json_t *d = json_object();
     td_json_set(ctx, d, "tcp_segments", td_json_u64(in->tcp_segments));
+    td_json_set(ctx, d, "udp", td_json_u64(in->udp));
     td_json_set(ctx, d, "other_ip", td_json_u64(in->other_ip));
     td_json_set(ctx, d, "not_ip", td_json_u64(in->not_ip));
     td_json_set(ctx, d, "unknown_link", td_json_u64(in->unknown_link));
@@ -1089,6 +1176,7 @@ json_t *td_json_totals(struct td_json_ctx *ctx, const struct td_report_totals *t
     td_json_set(ctx, o, "by_outcome", by);
     td_json_set(ctx, o, "connections_with_anomalies", td_json_u64(t->with_anomalies));
     td_json_set(ctx, o, "connections_listed", td_json_u64(t->listed));
+    td_json_set(ctx, o, "udp_flows_not_dtls", td_json_u64(t->udp_flows_not_dtls));
     td_json_set(ctx, o, "flows_evicted", td_json_u64(fs->flows_evicted));
     td_json_set(ctx, o, "flows_active_max", td_json_u64(fs->flows_active_max));
     td_json_set(ctx, o, "segments_ignored", td_json_u64(fs->segments_ignored));

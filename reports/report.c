@@ -407,6 +407,10 @@ static void add_connection(struct td_report *r, size_t input_index, const struct
 {
     td_report_end_connection(r);
     bool is_tls = facts != NULL && facts->is_tls;
+    if (info->transport == TD_TRANSPORT_UDP && !is_tls) {
+        r->totals.udp_flows_not_dtls++; /* DNS, QUIC, RTP...: no connection of ours, not even with --all */
+        return;
+    }
     enum td_outcome outcome = facts != NULL ? facts->outcome : TD_OUTCOME_NOT_TLS;
     r->totals.connections++;
     r->totals.tls_connections += is_tls;

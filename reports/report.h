@@ -25,7 +25,8 @@ struct td_input_summary {
     uint64_t bytes;              /* captured bytes of those frames */
     int64_t first_ts_ns, last_ts_ns;
     uint64_t tcp_segments;       /* frames decoded to TCP */
-    uint64_t other_ip;           /* IP but not TCP */
+    uint64_t udp;                /* frames decoded to a UDP datagram (no tunnel, or the innermost one's) */
+    uint64_t other_ip;           /* IP but neither TCP nor UDP */
     uint64_t not_ip;             /* non-IP frames */
     uint64_t unknown_link;       /* frames of unsupported link types */
     uint64_t truncated;          /* frames whose headers were cut by the snaplen */

@@ -276,7 +276,7 @@ bool td_summary_write(struct td_report *r, json_t *totals, FILE *out)
     }
     json_t *by = json_object_get(totals, "by_outcome");
     (void)fprintf(out,
-                  "totals: %lld TCP connections, %lld TLS: %lld established, %lld resumed, %lld failed_alert, "
+                  "totals: %lld connections, %lld TLS or DTLS: %lld established, %lld resumed, %lld failed_alert, "
                   "%lld reset, %lld closed, %lld incomplete; %lld with anomalies; findings: %lld error, %lld warning, "
                   "%lld info\n",
                   get_int(totals, "connections"), get_int(totals, "tls_connections"), get_int(by, "established"),

@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: MIT
 """tshark_diff.py: differential test of tlsdiag against tshark.
 
-For every capture given, runs `tlsdiag --json -` and tshark, and compares per TCP stream:
-  - plaintext handshake messages: (frame, handshake type) as tshark's tls.handshake.type shows them;
+For every capture given, runs `tlsdiag --json -` and tshark, and compares per TCP stream (tls.*) and per UDP
+stream (DTLS, dtls.*):
+  - plaintext handshake messages: (frame, handshake type) as tshark's tls.handshake.type shows them; for DTLS
+    the frame whose fragment completes the message (RFC 6347 §4.2.2), each message_seq once per direction (a
+    retransmission is not a new message), from tshark's dtls.handshake.* fragment headers;
   - plaintext alerts: (frame, level, description);
   - every ServerHello: (frame, negotiated version, cipher suite);
   - every ClientHello's SNI: (frame, server_name).
 Encrypted records carry no type in either tool and are not compared. A disagreement fails the run unless it
-is listed in the known-differences file (one line each: FILE FIELD STREAM-OR-* REASON...).
+is listed in the known-differences file (one line each: FILE FIELD STREAM-OR-* REASON...; STREAM is tshark's
+tcp.stream, or udp:N for udp.stream N).
 
 Usage: tshark_diff.py --tlsdiag BIN --known FILE [--manifest manifest.json] [--skip-missing] CAPTURE|DIR...
 Exit: 0 agree (or every difference is known), 1 unexplained difference, 77 nothing to compare (skip).
@@ -77,6 +81,71 @@ def tshark_fields(path, decode_ports):
     return streams
 
 
+def ints(text):
+    return [int(x) for x in text.split(",") if x]
+
+
+def tshark_dtls_fields(path):
+    """Per UDP stream DTLS facts from tshark: {"udp:N": {...}}, handshake messages reassembled by message_seq."""
+    args = ["tshark", "-n", "-r", path, "-Y", "dtls && udp", "-T", "fields", "-E", "separator=\t",
+            "-E", "occurrence=a", "-E", "aggregator=,"]
+    fields = ["frame.number", "udp.stream", "udp.srcport", "udp.dstport", "dtls.handshake.type",
+              "dtls.handshake.length", "dtls.handshake.message_seq", "dtls.handshake.fragment_offset",
+              "dtls.handshake.fragment_length", "dtls.alert_message.level", "dtls.alert_message.desc",
+              "dtls.handshake.ciphersuite", "dtls.handshake.version", "dtls.handshake.extensions.supported_version",
+              "dtls.handshake.extensions_server_name"]
+    for f in fields:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True, check=False)
+    # A file tshark cannot read at all already failed the TCP pass; a damaged one yields what tshark read.
+    streams = {}
+    for line in out.stdout.splitlines():
+        col = line.split("\t")
+        col += [""] * (len(fields) - len(col))
+        frame = int(col[0])
+        # tunnels (GTP-U): the innermost UDP header is the last of each aggregated field
+        src, dst = int(col[2].split(",")[-1]), int(col[3].split(",")[-1])
+        sid = "udp:%d" % int(col[1].split(",")[-1])
+        s = streams.setdefault(sid, {"endpoints": {src, dst}, "handshake": {}, "alerts": {}, "server_hello": [],
+                                     "sni": [], "frames": [], "reasm": {}, "done": {}})
+        s["frames"].append(frame)
+        types, lens, seqs, offs, flens = (ints(col[i]) for i in range(4, 9))
+        complete = []
+        for t, n, q, o, fl in zip(types, lens, seqs, offs, flens):
+            key = (src, q)
+            if s["done"].get(key) == (t, n):
+                continue  # a retransmission of a message already complete
+            cover = s["reasm"].setdefault(key, {"type": t, "len": n, "ranges": []})
+            if (cover["type"], cover["len"]) != (t, n):
+                cover = s["reasm"][key] = {"type": t, "len": n, "ranges": []}
+            cover["ranges"].append((o, o + fl))
+            reach = 0
+            for lo, hi in sorted(cover["ranges"]):
+                if lo > reach:
+                    break
+                reach = max(reach, hi)
+            if reach >= n:
+                s["done"][key] = (t, n)
+                del s["reasm"][key]
+                complete.append(t)
+        if complete:
+            s["handshake"][frame] = sorted(complete)
+        levels, descs = ints(col[9]), ints(col[10])
+        if descs:
+            s["alerts"][frame] = sorted(zip(levels, descs))
+        if 2 in complete and 1 not in types:
+            suites = [x for x in col[11].split(",") if x]
+            versions = [x for x in col[12].split(",") if x]
+            selected = [x for x in col[13].split(",") if x]
+            version = selected[-1] if selected else (versions[0] if versions else "")
+            s["server_hello"].append((frame, int(version, 16) if version else 0, int(suites[0], 16) if suites else 0))
+        if 1 in complete and col[14]:
+            s["sni"].append((frame, col[14].split(",")[0]))
+    for s in streams.values():
+        del s["reasm"], s["done"]
+    return streams
+
+
 def tlsdiag_report(binary, path):
     out = subprocess.run([binary, "--json", "-", "--no-classify", path], capture_output=True, text=True,
                          check=False)
@@ -89,7 +158,7 @@ def our_streams(report):
     conns = []
     for c in report["connections"]:
         tls = c.get("tls") or {}
-        s = {"endpoints": {c["client"]["port"], c["server"]["port"]},
+        s = {"endpoints": {c["client"]["port"], c["server"]["port"]}, "transport": c.get("transport", "tcp"),
              "first": c["first_frame"], "last": c["last_frame"], "handshake": {}, "alerts": {},
              "server_hello": [], "sni": [], "id": c["id"]}
         for ev in c.get("timeline", []):
@@ -113,9 +182,11 @@ def our_streams(report):
     return conns
 
 
-def match(stream, conns):
+def match(stream, conns, transport):
     frames = stream["frames"]
     for c in conns:
+        if c["transport"] != transport:
+            continue
         # The first TLS frame decides: after a RST tshark keeps adding late segments to the stream, while the
         # flow table has closed the connection (its facts are complete by then).
         if c["endpoints"] == stream["endpoints"] and c["first"] <= min(frames) <= c["last"]:
@@ -178,11 +249,13 @@ def main():
                 tshark_path = os.path.join(tmpdir, name[:-3])
                 with gzip.open(path, "rb") as src, open(tshark_path, "wb") as dst:
                     shutil.copyfileobj(src, dst)
-            streams = tshark_fields(tshark_path, decode.get(name, []))
+            streams = [(str(sid), "tcp", s) for sid, s in sorted(tshark_fields(tshark_path, decode.get(name, [])).items())]
+            streams += [(sid, "udp", s) for sid, s in sorted(tshark_dtls_fields(tshark_path).items(),
+                                                            key=lambda kv: int(kv[0][4:]))]
             conns = our_streams(tlsdiag_report(args.tlsdiag, path))
-            for sid, s in sorted(streams.items()):
+            for sid, transport, s in streams:
                 compared += 1
-                c = match(s, conns)
+                c = match(s, conns, transport)
                 checks = []
                 has_facts = any(s[k] for k in ("handshake", "alerts", "server_hello", "sni"))
                 if c is None and not has_facts:
@@ -195,13 +268,13 @@ def main():
                         if s[field] != c[field]:
                             checks.append((field, "tshark %s\n      tlsdiag %s" % (s[field], c[field])))
                 for field, detail in checks:
-                    key = (name, field, str(sid))
+                    key = (name, field, sid)
                     wildcard = (name, field, "*")
                     if key in known or wildcard in known:
                         used_known.add(key if key in known else wildcard)
                         continue
                     failures += 1
-                    print("DIFF %s stream %d %s:\n      %s" % (name, sid, field, detail))
+                    print("DIFF %s stream %s %s:\n      %s" % (name, sid, field, detail))
     finally:
         shutil.rmtree(tmpdir)
     for k in sorted(known - used_known):

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* test_decode.c: frame decoding from every supported link type through VLAN/QinQ/PPPoE/MPLS, IPv4/IPv6 and
- * the tunnels (6in4, IP-in-IP, GRE/ERSPAN, VXLAN, Geneve, GTP-U) to TCP, with hand-built frames whose
- * expected values are read off the hex; truncation at every prefix; malformed headers; and a cross-check
- * of the TCP frame count of every corpus capture against tshark. */
+ * the tunnels (6in4, IP-in-IP, GRE/ERSPAN, VXLAN, Geneve, GTP-U) to TCP or UDP, with hand-built frames whose
+ * expected values are read off the hex; the outer path recorded for each tunnel, on hand-built frames and
+ * on corpus frames (expected values from tshark); truncation at every prefix; malformed headers; and a
+ * cross-check of the TCP frame count of every corpus capture against tshark. */
 #include "../../../capture/decode.h"
+#include "../../../capture/reader.h"
 #include "../testlib.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -34,6 +37,8 @@
 #define LT_IPV4 228u
 #define LT_IPV6 229u
 #define LT_SLL2 276u
+#define LT_IEEE802_11 105u
+#define LT_RADIOTAP 127u
 
 static uint8_t frame_buf[4096];
 static size_t frame_len;
@@ -243,7 +248,7 @@ static void test_unknown_link(void)
 {
     struct td_segment s;
     CU_ASSERT_EQUAL(decode_hex(147, IPV4_TCP, &s), TD_DECODE_UNKNOWN_LINK); // LINKTYPE_USER0
-    CU_ASSERT_EQUAL(decode_hex(105, IPV4_TCP, &s), TD_DECODE_UNKNOWN_LINK); // 802.11
+    CU_ASSERT_EQUAL(decode_hex(TD_LINKTYPE_NETMON_BASE + 4u, IPV4_TCP, &s), TD_DECODE_UNKNOWN_LINK); // NetMon ATM
 }
 
 /* ---- IPv4 and TCP --------------------------------------------------------------------------------- */
@@ -325,11 +330,11 @@ static void test_ipv4_fragments(void)
                     TD_DECODE_IP_FRAGMENT);
     // DF alone is a whole packet.
     expect_v4(decode_hex(LT_RAW, IPV4_TCP, &s), &s, 0);
-    // Other protocols: UDP to a plain port, ICMP.
+    // Other protocols: UDP to a plain port (a datagram of its own), ICMP.
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, "45 00 0024 0001 0000 40 11 0000 c0000201 c6336402 "
                                        "c000 0035 0010 0000 01020304 05060708",
                                &s),
-                    TD_DECODE_OTHER_IP);
+                    TD_DECODE_UDP);
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, "45 00 001c 0001 0000 40 01 0000 c0000201 c6336402 0800 f7ff 0000 0000", &s),
                     TD_DECODE_OTHER_IP);
 }
@@ -510,7 +515,9 @@ static void test_vxlan(void)
               &s, 72);
     // A datagram to 4789 too short for VXLAN + Ethernet is ordinary UDP, not a broken frame.
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("0020", "11") UDP("12b5", "000c") "08000000", &s),
-                    TD_DECODE_OTHER_IP);
+                    TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.dport, 4789);
+    CU_ASSERT_EQUAL(s.payload_len, 4);
     // VXLAN carrying ARP: the frame is still IP (UDP).
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("0036", "11") UDP("12b5", "0022") "08000000 00000100 " ETH("0806")
                                                                                       "0001 0800",
@@ -534,7 +541,10 @@ static void test_geneve(void)
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("005e", "11") UDP("17c1", "004a") "40 00 6558 00000100 " ETH("0800")
                                                                                       IPV4_TCP,
                                &s),
-                    TD_DECODE_OTHER_IP);
+                    TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.dport, 6081);
+    CU_ASSERT_EQUAL(s.payload_len, 0x4a - 8);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
 }
 
 static void test_gtpu(void)
@@ -557,7 +567,10 @@ static void test_gtpu(void)
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("0058", "11") UDP("0868", "0044") "34 ff 0034 00000001 0000 00 85 00 "
                                                                                    "0009 00 " IPV4_TCP,
                                &s),
-                    TD_DECODE_OTHER_IP);
+                    TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.sport, 49152);
+    CU_ASSERT_EQUAL(s.dport, 2152);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
     // Echo request (type 1): signalling, no user packet.
     CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("0028", "11") UDP("0868", "0014") "32 01 0004 00000000 0001 0000", &s),
                     TD_DECODE_OTHER_IP);
@@ -567,6 +580,438 @@ static void test_gtpu(void)
                                                                                    "c0000201 c6336402 04d2 01bb",
                                &s),
                     TD_DECODE_TRUNCATED);
+}
+
+/* ---- UDP datagrams -------------------------------------------------------------------------------- */
+
+/* IPv4 192.0.2.1 -> 198.51.100.2, total length 36 (0x24), protocol 17; UDP 49152 -> 53, length 16, 8 bytes. */
+#define IPV4_UDP "45 00 0024 0001 0000 40 11 0000 c0000201 c6336402 c000 0035 0010 0000 01020304 05060708 "
+
+/* expect_udp4: the IPV4_UDP packet, at byte ip_off of the frame. */
+static void expect_udp4(enum td_decode_result r, const struct td_segment *s, size_t ip_off)
+{
+    static const uint8_t src[4] = {192, 0, 2, 1}, dst[4] = {198, 51, 100, 2};
+    static const uint8_t payload[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(memcmp(s->src.bytes, src, 4), 0);
+    CU_ASSERT_EQUAL(memcmp(s->dst.bytes, dst, 4), 0);
+    CU_ASSERT_EQUAL(s->sport, 49152);
+    CU_ASSERT_EQUAL(s->dport, 53);
+    CU_ASSERT_EQUAL(s->seq, 0);
+    CU_ASSERT_EQUAL(s->ack, 0);
+    CU_ASSERT_EQUAL(s->flags, 0);
+    CU_ASSERT_PTR_EQUAL(s->ip, frame_buf + ip_off);
+    CU_ASSERT_EQUAL(s->ip_len, 36);
+    CU_ASSERT_EQUAL_FATAL(s->payload_len, 8);
+    CU_ASSERT_EQUAL(s->payload_wire_len, 8);
+    CU_ASSERT_PTR_EQUAL_FATAL(s->payload, frame_buf + ip_off + 28);
+    CU_ASSERT_EQUAL(memcmp(s->payload, payload, 8), 0);
+}
+
+static void test_udp(void)
+{
+    struct td_segment s;
+    expect_udp4(decode_hex(LT_RAW, IPV4_UDP, &s), &s, 0);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
+    // Ethernet padding after the datagram is not payload.
+    expect_udp4(decode_hex(LT_ETHERNET, ETH("0800") IPV4_UDP "000000000000", &s), &s, 14);
+    // IPv6, UDP 49152 -> 443 (0x01bb), length 12: 4 payload bytes.
+    enum td_decode_result r =
+        decode_hex(LT_RAW, "60000000 000c 11 40 " IPV6_SRC IPV6_DST " c000 01bb 000c 0000 16fefd00", &s);
+    CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.src.family, 6);
+    CU_ASSERT_EQUAL(s.dport, 443);
+    CU_ASSERT_EQUAL(s.payload_len, 4);
+    CU_ASSERT_EQUAL(s.payload_wire_len, 4);
+    CU_ASSERT_PTR_EQUAL(s.payload, frame_buf + 48);
+    CU_ASSERT_EQUAL(s.ip_len, 52);
+    // UDP length 12 inside a 16-byte IP payload: the datagram ends after 4 bytes.
+    r = decode_hex(LT_RAW, "45 00 0024 0001 0000 40 11 0000 c0000201 c6336402 c000 0035 000c 0000 01020304 05060708",
+                   &s);
+    CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.payload_len, 4);
+    CU_ASSERT_EQUAL(s.payload_wire_len, 4);
+    // UDP length 0x0100 beyond the IP packet, and 4 (below the header): the IP length counts (8 bytes).
+    r = decode_hex(LT_RAW, "45 00 0024 0001 0000 40 11 0000 c0000201 c6336402 c000 0035 0100 0000 01020304 05060708",
+                   &s);
+    CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.payload_len, 8);
+    CU_ASSERT_EQUAL(s.payload_wire_len, 8);
+    r = decode_hex(LT_RAW, "45 00 0024 0001 0000 40 11 0000 c0000201 c6336402 c000 0035 0004 0000 01020304 05060708",
+                   &s);
+    CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.payload_wire_len, 8);
+    // Snaplen: IP total 100 (0x64), UDP length 80 (0x50), 36 bytes captured: 8 of 72 payload bytes.
+    r = decode_hex(LT_RAW, "45 00 0064 0001 0000 40 11 0000 c0000201 c6336402 c000 0035 0050 0000 01020304 05060708",
+                   &s);
+    CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.payload_len, 8);
+    CU_ASSERT_EQUAL(s.payload_wire_len, 72);
+    // An IP packet too short for the UDP header it announces (total 24), and a first fragment of a datagram.
+    CU_ASSERT_EQUAL(decode_hex(LT_RAW, "45 00 0018 0001 0000 40 11 0000 c0000201 c6336402 c000 0035 0010 0000", &s),
+                    TD_DECODE_MALFORMED);
+    CU_ASSERT_EQUAL(decode_hex(LT_RAW, "45 00 0024 0001 2000 40 11 0000 c0000201 c6336402 c000 0035 0010 0000 "
+                                       "01020304 05060708",
+                               &s),
+                    TD_DECODE_IP_FRAGMENT);
+}
+
+/* Every prefix of an Ethernet + IPv4 + UDP frame: TRUNCATED while the UDP header is incomplete, then UDP
+ * with what was captured of the payload. */
+static void test_udp_truncated(void)
+{
+    size_t n;
+    uint8_t *full = td_test_hex(ETH("0800") IPV4_UDP, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 50);
+    const size_t headers_len = 14 + 20 + 8;
+    for (size_t len = 0; len <= n; len++) {
+        uint8_t *copy = malloc(len ? len : 1); // exactly len bytes, so ASan catches a read past the end
+        CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+        memcpy(copy, full, len);
+        struct td_segment s;
+        enum td_decode_result r = td_decode_frame(LT_ETHERNET, copy, (uint32_t)len, &s);
+        if (len < headers_len) {
+            CU_ASSERT_EQUAL(r, TD_DECODE_TRUNCATED);
+        } else {
+            CU_ASSERT_EQUAL(r, TD_DECODE_UDP);
+            CU_ASSERT_EQUAL(s.payload_len, len - headers_len);
+            CU_ASSERT_EQUAL(s.payload_wire_len, 8);
+            CU_ASSERT_EQUAL(s.sport, 49152);
+        }
+        free(copy);
+    }
+    free(full);
+}
+
+/* ---- The outer path ------------------------------------------------------------------------------- */
+
+static void expect_layer(const struct td_segment *s, unsigned i, enum td_encap_kind kind, uint32_t id, uint8_t version)
+{
+    CU_ASSERT_FATAL(i < s->encap.num);
+    const struct td_encap_layer *l = &s->encap.layers[i];
+    CU_ASSERT_EQUAL(l->kind, kind);
+    CU_ASSERT_EQUAL(l->id, id);
+    CU_ASSERT_EQUAL(l->version, version);
+    if (kind != TD_ENCAP_IP) {
+        CU_ASSERT_EQUAL(l->src.family, 0);
+        CU_ASSERT_EQUAL(l->dst.family, 0);
+    }
+}
+
+/* expect_ip_layer: layer i is an outer IP header src -> dst (text form, parsed with inet_pton). */
+static void expect_ip_layer(const struct td_segment *s, unsigned i, const char *src, const char *dst)
+{
+    expect_layer(s, i, TD_ENCAP_IP, 0, 0);
+    const struct td_encap_layer *l = &s->encap.layers[i];
+    uint8_t a[16] = {0}, b[16] = {0};
+    bool v6 = strchr(src, ':') != NULL;
+    CU_ASSERT_FATAL(inet_pton(v6 ? AF_INET6 : AF_INET, src, a) == 1);
+    CU_ASSERT_FATAL(inet_pton(v6 ? AF_INET6 : AF_INET, dst, b) == 1);
+    CU_ASSERT_EQUAL(l->src.family, v6 ? 6 : 4);
+    CU_ASSERT_EQUAL(l->dst.family, v6 ? 6 : 4);
+    CU_ASSERT_EQUAL(memcmp(l->src.bytes, a, 16), 0);
+    CU_ASSERT_EQUAL(memcmp(l->dst.bytes, b, 16), 0);
+}
+
+static void test_path_link_layers(void)
+{
+    struct td_segment s;
+    expect_v4(decode_hex(LT_ETHERNET, ETH("0800") IPV4_TCP, &s), &s, 14);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
+    CU_ASSERT_FALSE(s.encap.more);
+    // TCI 0xa064: priority 5, VLAN 100 (the priority bits are not part of the id).
+    expect_v4(decode_hex(LT_ETHERNET, ETH("8100") "a064 0800 " IPV4_TCP, &s), &s, 18);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 1);
+    expect_layer(&s, 0, TD_ENCAP_VLAN, 100, 0);
+    // QinQ: S-tag 100 outside C-tag 200, outermost first.
+    expect_v4(decode_hex(LT_ETHERNET, ETH("88a8") "0064 8100 00c8 0800 " IPV4_TCP, &s), &s, 22);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+    expect_layer(&s, 0, TD_ENCAP_VLAN, 100, 0);
+    expect_layer(&s, 1, TD_ENCAP_VLAN, 200, 0);
+    // MPLS labels 16 (0x00010040) and 17 with S (0x00011140).
+    expect_v4(decode_hex(LT_ETHERNET, ETH("8847") "00010040 00011140 " IPV4_TCP, &s), &s, 22);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+    expect_layer(&s, 0, TD_ENCAP_MPLS, 16, 0);
+    expect_layer(&s, 1, TD_ENCAP_MPLS, 17, 0);
+    // Label 0xfffff (the largest) with S.
+    expect_v4(decode_hex(LT_ETHERNET, ETH("8847") "fffff140 " IPV4_TCP, &s), &s, 18);
+    expect_layer(&s, 0, TD_ENCAP_MPLS, 0xfffff, 0);
+    // PPPoE session 0x0f07 over QinQ 3704 (0x0e78) / 2474 (0x09aa), as in zeek's pppoe-over-qinq.
+    expect_v4(decode_hex(LT_ETHERNET, ETH("8100") "0e78 8100 09aa 8864 11 00 0f07 002e 0021 " IPV4_TCP, &s), &s, 30);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+    expect_layer(&s, 0, TD_ENCAP_VLAN, 3704, 0);
+    expect_layer(&s, 1, TD_ENCAP_VLAN, 2474, 0);
+    expect_layer(&s, 2, TD_ENCAP_PPPOE, 0x0f07, 0);
+    // A link layer that is no encapsulation (Linux cooked) adds nothing.
+    expect_v4(decode_hex(LT_SLL, "0000 0001 0006 00000000000a0000 0800 " IPV4_TCP, &s), &s, 16);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
+}
+
+static void test_path_ip_tunnels(void)
+{
+    struct td_segment s;
+    // 6in4 and IPv4-in-IPv4: the outer header is a layer, the inner one is the packet.
+    expect_v6(decode_hex(LT_ETHERNET, ETH("0800") "45 00 0054 0001 0000 40 29 0000 0a000001 0a000002 " IPV6_TCP, &s),
+              &s, 34, 64);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 1);
+    expect_ip_layer(&s, 0, "10.0.0.1", "10.0.0.2");
+    expect_v4(decode_hex(LT_RAW, "45 00 0040 0001 0000 40 04 0000 0a000001 0a000002 " IPV4_TCP, &s), &s, 20);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 1);
+    expect_ip_layer(&s, 0, "10.0.0.1", "10.0.0.2");
+    // IPv4-in-IPv6.
+    expect_v4(decode_hex(LT_RAW, "60000000 002c 04 40 " IPV6_SRC IPV6_DST " " IPV4_TCP, &s), &s, 40);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 1);
+    expect_ip_layer(&s, 0, "2001:db8::1", "2001:db8::2");
+    // GRE without options: key 0.
+    expect_v4(decode_hex(LT_RAW, OUTER_V4("0044", "2f") "0000 0800 " IPV4_TCP, &s), &s, 24);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+    expect_ip_layer(&s, 0, "10.0.0.1", "10.0.0.2");
+    expect_layer(&s, 1, TD_ENCAP_GRE, 0, 0);
+    // GRE with checksum, key 0xdeadbeef and sequence 2: the key sits between the two.
+    expect_v6(decode_hex(LT_RAW, OUTER_V4("0064", "2f") "b000 86dd 0000 0000 deadbeef 00000002 " IPV6_TCP, &s), &s,
+              36, 64);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+    expect_layer(&s, 1, TD_ENCAP_GRE, 0xdeadbeef, 0);
+    // ERSPAN type II, session 100 (0x0064), behind GRE with a sequence number.
+    expect_v4(decode_hex(LT_RAW, OUTER_V4("005e", "2f") "1000 88be 00000001 1000 0064 00000000 " ETH("0800") IPV4_TCP,
+                         &s),
+              &s, 50);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+    expect_ip_layer(&s, 0, "10.0.0.1", "10.0.0.2");
+    expect_layer(&s, 1, TD_ENCAP_GRE, 0, 0);
+    expect_layer(&s, 2, TD_ENCAP_ERSPAN, 100, 2);
+    // ERSPAN type I: no header, so no session.
+    expect_v4(decode_hex(LT_RAW, OUTER_V4("0052", "2f") "0000 88be " ETH("0800") IPV4_TCP, &s), &s, 38);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+    expect_layer(&s, 2, TD_ENCAP_ERSPAN, 0, 1);
+    // ERSPAN type III: COS 7, BSO 3, T 1 around session 101 (0xfc65 -> low 10 bits 0x065).
+    expect_v4(decode_hex(LT_RAW,
+                         OUTER_V4("0062", "2f") "1000 22eb 00000001 2000 fc65 00000000 0000 0000 " ETH("0800") IPV4_TCP,
+                         &s),
+              &s, 54);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+    expect_layer(&s, 2, TD_ENCAP_ERSPAN, 101, 3);
+    // PPTP's GRE version 1 is no tunnel we follow: the IP header is the packet, no layer.
+    CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("004c", "2f") "3001 880b 0010 0001 00000001 " IPV4_TCP, &s),
+                    TD_DECODE_OTHER_IP);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
+}
+
+static void test_path_udp_tunnels(void)
+{
+    struct td_segment s;
+    // VXLAN VNI 1111 (0x000457) in VLAN 5, with a tagged inner frame (VLAN 6): four layers.
+    expect_v4(decode_hex(LT_ETHERNET,
+                         ETH("8100") "0005 0800 " OUTER_V4("0062", "11") UDP("12b5", "004e") "08000000 00045700 "
+                             ETH("8100") "0006 0800 " IPV4_TCP,
+                         &s),
+              &s, 72);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 4);
+    expect_layer(&s, 0, TD_ENCAP_VLAN, 5, 0);
+    expect_ip_layer(&s, 1, "10.0.0.1", "10.0.0.2");
+    expect_layer(&s, 2, TD_ENCAP_VXLAN, 1111, 0);
+    expect_layer(&s, 3, TD_ENCAP_VLAN, 6, 0);
+    // Geneve VNI 4242 (0x001092).
+    expect_v4(decode_hex(LT_RAW, OUTER_V4("005e", "11") UDP("17c1", "004a") "00 00 6558 00109200 " ETH("0800") IPV4_TCP,
+                         &s),
+              &s, 50);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+    expect_ip_layer(&s, 0, "10.0.0.1", "10.0.0.2");
+    expect_layer(&s, 1, TD_ENCAP_GENEVE, 4242, 0);
+    // GTP-U TEID 0x0e2c1dc7.
+    expect_v4(decode_hex(LT_RAW, OUTER_V4("0050", "11") UDP("0868", "003c") "30 ff 002c 0e2c1dc7 " IPV4_TCP, &s), &s,
+              36);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+    expect_layer(&s, 1, TD_ENCAP_GTPU, 0x0e2c1dc7, 0);
+    // A UDP datagram inside VXLAN inside VLAN 5: the inner datagram is the answer, the tunnel its path.
+    expect_udp4(decode_hex(LT_ETHERNET,
+                           ETH("8100") "0005 0800 " OUTER_V4("0056", "11") UDP("12b5", "0042") "08000000 00045700 "
+                               ETH("0800") IPV4_UDP,
+                           &s),
+                &s, 68);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+    expect_layer(&s, 0, TD_ENCAP_VLAN, 5, 0);
+    expect_ip_layer(&s, 1, "10.0.0.1", "10.0.0.2");
+    expect_layer(&s, 2, TD_ENCAP_VXLAN, 1111, 0);
+    // The same cut by the snaplen inside the VXLAN header: not captured, so not a claim about the datagram.
+    CU_ASSERT_EQUAL(decode_hex(LT_ETHERNET, ETH("8100") "0005 0800 " OUTER_V4("0056", "11") UDP("12b5", "0042") "0800",
+                               &s),
+                    TD_DECODE_TRUNCATED);
+    // A datagram to 4789 that is no VXLAN frame: plain UDP, and the guessed layers are taken back (VLAN stays).
+    CU_ASSERT_EQUAL(decode_hex(LT_ETHERNET, ETH("8100") "0005 0800 " OUTER_V4("0020", "11") UDP("12b5", "000c")
+                                                                                                  "08000000",
+                               &s),
+                    TD_DECODE_UDP);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 1);
+    expect_layer(&s, 0, TD_ENCAP_VLAN, 5, 0);
+    CU_ASSERT_EQUAL(s.sport, 49152);
+    CU_ASSERT_EQUAL(s.dport, 4789);
+    CU_ASSERT_EQUAL(s.payload_len, 4);
+    CU_ASSERT_PTR_EQUAL(s.payload, frame_buf + 46);
+    static const uint8_t src[4] = {10, 0, 0, 1};
+    CU_ASSERT_EQUAL(memcmp(s.src.bytes, src, 4), 0);
+    CU_ASSERT_PTR_EQUAL(s.ip, frame_buf + 18);
+    // A GTPv0 header (version 0) from port 2152: plain UDP, no GTP-U layer.
+    CU_ASSERT_EQUAL(decode_hex(LT_RAW, OUTER_V4("0050", "11") UDP("0868", "003c") "10 ff 002c 00000001 " IPV4_TCP, &s),
+                    TD_DECODE_UDP);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
+}
+
+static void test_path_bounds(void)
+{
+    struct td_segment s;
+    // Six tags fill the path exactly; seven set `more` and keep the outermost six.
+    expect_v4(decode_hex(LT_ETHERNET,
+                         ETH("8100") "0001 8100 0002 8100 0003 8100 0004 8100 0005 8100 0006 0800 " IPV4_TCP, &s),
+              &s, 38);
+    CU_ASSERT_EQUAL(s.encap.num, 6);
+    CU_ASSERT_FALSE(s.encap.more);
+    expect_v4(decode_hex(LT_ETHERNET,
+                         ETH("8100") "0001 8100 0002 8100 0003 8100 0004 8100 0005 8100 0006 8100 0007 0800 " IPV4_TCP,
+                         &s),
+              &s, 42);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, TD_MAX_ENCAP_LAYERS);
+    CU_ASSERT_TRUE(s.encap.more);
+    for (unsigned i = 0; i < TD_MAX_ENCAP_LAYERS; i++) {
+        expect_layer(&s, i, TD_ENCAP_VLAN, i + 1, 0);
+    }
+    // The next frame, plain, carries nothing over from the previous path.
+    expect_v4(decode_hex(LT_ETHERNET, ETH("0800") IPV4_TCP, &s), &s, 14);
+    CU_ASSERT_EQUAL(s.encap.num, 0);
+    CU_ASSERT_FALSE(s.encap.more);
+    // Four VLAN tags, then VXLAN (IP, VXLAN) with one more tag inside: seven layers, six kept.
+    expect_v4(decode_hex(LT_ETHERNET,
+                         ETH("8100") "0001 8100 0002 8100 0003 8100 0004 0800 " OUTER_V4("0062", "11")
+                             UDP("12b5", "004e") "08000000 00000100 " ETH("8100") "0006 0800 " IPV4_TCP,
+                         &s),
+              &s, 84);
+    CU_ASSERT_EQUAL_FATAL(s.encap.num, 6);
+    CU_ASSERT_TRUE(s.encap.more);
+    expect_ip_layer(&s, 4, "10.0.0.1", "10.0.0.2");
+    expect_layer(&s, 5, TD_ENCAP_VXLAN, 1, 0);
+}
+
+/* ---- The outer path of corpus frames (expected values: tshark -T fields on the same frame) -------- */
+
+/* decode_corpus_frame decodes frame number `number` of a corpus capture into frame_buf. Returns false
+ * (after a note) when the corpus is absent. */
+static bool decode_corpus_frame(const char *name, unsigned long number, enum td_decode_result *r,
+                                struct td_segment *s)
+{
+    char path[1024], errbuf[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof(path), "%s/%s", TD_CORPUS_DIR, name);
+    pcap_t *pc = pcap_open_offline(path, errbuf);
+    if (pc == NULL) {
+        printf("\n  %s: %s: skipped", name, errbuf);
+        return false;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    unsigned long frame = 0;
+    bool found = false;
+    while (!found && pcap_next_ex(pc, &h, &data) == 1) {
+        found = ++frame == number;
+    }
+    CU_ASSERT_FATAL(found);
+    CU_ASSERT_FATAL(h->caplen <= sizeof(frame_buf));
+    memcpy(frame_buf, data, h->caplen);
+    frame_len = h->caplen;
+    *r = td_decode_frame((uint32_t)pcap_datalink(pc), frame_buf, h->caplen, s);
+    pcap_close(pc);
+    return true;
+}
+
+static void expect_ports(const struct td_segment *s, uint16_t sport, uint16_t dport)
+{
+    CU_ASSERT_EQUAL(s->sport, sport);
+    CU_ASSERT_EQUAL(s->dport, dport);
+}
+
+static void test_path_corpus(void)
+{
+    DIR *dir = opendir(TD_CORPUS_DIR);
+    if (dir == NULL) {
+        printf("\n  corpus %s absent: skipped\n", TD_CORPUS_DIR);
+        return;
+    }
+    closedir(dir);
+    struct td_segment s;
+    enum td_decode_result r;
+    // Frame 1: DNS over UDP inside VXLAN inside VLAN 5; 10.10.20.4:44437 -> 8.8.8.8:53, udp.length 38.
+    if (decode_corpus_frame("ndpi-vxlan-in-vlan-tls13.pcap", 1, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+        expect_ports(&s, 44437, 53);
+        CU_ASSERT_EQUAL(s.payload_len, 30);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+        expect_layer(&s, 0, TD_ENCAP_VLAN, 5, 0);
+        expect_ip_layer(&s, 1, "192.168.22.4", "192.168.22.5");
+        expect_layer(&s, 2, TD_ENCAP_VXLAN, 1111, 0);
+    }
+    // Frame 10: TLS 443 -> 45226, the other way through the tunnel.
+    if (decode_corpus_frame("ndpi-vxlan-in-vlan-tls13.pcap", 10, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_TCP);
+        expect_ports(&s, 443, 45226);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+        expect_ip_layer(&s, 1, "192.168.22.5", "192.168.22.4");
+        expect_layer(&s, 2, TD_ENCAP_VXLAN, 1111, 0);
+    }
+    if (decode_corpus_frame("zeek-geneve-tls.pcap", 1, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_TCP);
+        expect_ports(&s, 45474, 443);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+        expect_ip_layer(&s, 0, "127.0.0.1", "127.0.0.1");
+        expect_layer(&s, 1, TD_ENCAP_GENEVE, 0x001092, 0);
+    }
+    if (decode_corpus_frame("zeek-pppoe-over-qinq-tls.pcap", 1, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_TCP);
+        expect_ports(&s, 20394, 443);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+        expect_layer(&s, 0, TD_ENCAP_VLAN, 3704, 0);
+        expect_layer(&s, 1, TD_ENCAP_VLAN, 2474, 0);
+        expect_layer(&s, 2, TD_ENCAP_PPPOE, 0x0f07, 0);
+    }
+    // Frame 22: the first TCP segment of the 6in4 capture (frames 1-21 are ICMPv6).
+    if (decode_corpus_frame("ndpi-6in4-tunnel-tls.pcap", 22, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_TCP);
+        expect_ports(&s, 53234, 443);
+        CU_ASSERT_EQUAL(s.src.family, 6);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 1);
+        expect_ip_layer(&s, 0, "174.3.73.24", "184.105.255.26");
+    }
+    // Frame 3: DTLS over UDP 54162 -> 3478 inside GTP-U inside QinQ 3243/10; inner udp.length 204.
+    if (decode_corpus_frame("ndpi-dtls-gtp-qinq-unexpected-message-dsb.pcap", 3, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+        expect_ports(&s, 54162, 3478);
+        CU_ASSERT_EQUAL(s.payload_len, 196);
+        CU_ASSERT_EQUAL(s.payload_wire_len, 196);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 4);
+        expect_layer(&s, 0, TD_ENCAP_VLAN, 3243, 0);
+        expect_layer(&s, 1, TD_ENCAP_VLAN, 10, 0);
+        expect_ip_layer(&s, 2, "10.116.8.57", "10.238.250.51");
+        expect_layer(&s, 3, TD_ENCAP_GTPU, 0x0e2c1dc7, 0);
+    }
+    // Frame 1 of the DSB capture: plain DTLS over UDP 40739 -> 56515, udp.length 163.
+    if (decode_corpus_frame("ndpi-dtls-gtp-qinq-unexpected-message-dsb.pcap", 1, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_UDP);
+        expect_ports(&s, 40739, 56515);
+        CU_ASSERT_EQUAL(s.payload_len, 155);
+        CU_ASSERT_EQUAL(s.encap.num, 0);
+    }
+    // ERSPAN type III (session 101) mirroring frame type 7: the path up to the opaque payload.
+    if (decode_corpus_frame("tcpdump-erspan-type3-no-tls.pcap", 1, &r, &s)) {
+        CU_ASSERT_EQUAL(r, TD_DECODE_OTHER_IP);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 3);
+        expect_ip_layer(&s, 0, "192.168.1.172", "192.168.1.249");
+        expect_layer(&s, 1, TD_ENCAP_GRE, 0, 0);
+        expect_layer(&s, 2, TD_ENCAP_ERSPAN, 101, 3);
+    }
+    if (decode_corpus_frame("ndpi-gtp-snaplen-truncated-tls.pcap", 1, &r, &s)) {
+        CU_ASSERT_EQUAL_FATAL(r, TD_DECODE_TCP);
+        expect_ports(&s, 58496, 443);
+        CU_ASSERT_EQUAL_FATAL(s.encap.num, 2);
+        expect_ip_layer(&s, 0, "132.190.244.12", "151.121.185.44");
+        expect_layer(&s, 1, TD_ENCAP_GTPU, 0x013c5b74, 0);
+    }
 }
 
 /* ---- Robustness ----------------------------------------------------------------------------------- */
@@ -601,9 +1046,10 @@ static void test_mutations(void)
         size_t len = (state >> 16) % (n + 1);
         struct td_segment s;
         enum td_decode_result r = td_decode_frame(lt, b, (uint32_t)len, &s);
-        CU_ASSERT(r <= TD_DECODE_MALFORMED);
-        if (r == TD_DECODE_TCP) {
-            tcp++;
+        CU_ASSERT(r <= TD_DECODE_UDP);
+        CU_ASSERT(s.encap.num <= TD_MAX_ENCAP_LAYERS);
+        if (r == TD_DECODE_TCP || r == TD_DECODE_UDP) {
+            tcp += r == TD_DECODE_TCP;
             CU_ASSERT(s.payload_len <= s.payload_wire_len);
             CU_ASSERT(s.payload_len == 0 ||
                       (s.payload >= b && (size_t)(s.payload - b) + s.payload_len <= len));
@@ -623,6 +1069,7 @@ static void test_names_and_format(void)
     CU_ASSERT_STRING_EQUAL(td_decode_result_name(TD_DECODE_UNKNOWN_LINK), "unknown_link");
     CU_ASSERT_STRING_EQUAL(td_decode_result_name(TD_DECODE_TRUNCATED), "truncated");
     CU_ASSERT_STRING_EQUAL(td_decode_result_name(TD_DECODE_MALFORMED), "malformed");
+    CU_ASSERT_STRING_EQUAL(td_decode_result_name(TD_DECODE_UDP), "udp");
     CU_ASSERT_STRING_EQUAL(td_decode_result_name((enum td_decode_result)99), "unknown");
 
     char buf[46];
@@ -806,8 +1253,43 @@ static void test_corpus_vs_tshark(void)
     CU_ASSERT(num_files > 0);
 }
 
+/* 802.11 data frames (802.11-2020 §9.3.2.1): frame control, duration, three addresses, sequence control;
+ * LLC/SNAP (AA AA 03 000000) and the ethertype follow. */
+#define WLAN_ADDRS "00000000000a 00000000000b 00000000000c 1000 "
+#define SNAP_IPV4 "aaaa03 000000 0800 "
+
+static void test_ieee802_11(void)
+{
+    struct td_segment s;
+    // Data (type 2, subtype 0), ToDS: 24-byte header.
+    expect_v4(decode_hex(LT_IEEE802_11, "08 01 3a01 " WLAN_ADDRS SNAP_IPV4 IPV4_TCP, &s), &s, 32);
+    // QoS data (subtype 8): +2 bytes QoS control.
+    expect_v4(decode_hex(LT_IEEE802_11, "88 02 3a01 " WLAN_ADDRS "0000 " SNAP_IPV4 IPV4_TCP, &s), &s, 34);
+    // QoS data with the order bit: +4 bytes HT control; WDS (both DS bits): +6 bytes fourth address.
+    expect_v4(decode_hex(LT_IEEE802_11, "88 83 3a01 " WLAN_ADDRS "00000000000d 0000 00000000 " SNAP_IPV4 IPV4_TCP,
+                         &s), &s, 44);
+    // Protected (WPA) data, a beacon (management), QoS Null (no data), and an ACK (control): nothing to decode.
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "08 41 3a01 " WLAN_ADDRS "0000000000000000", &s), TD_DECODE_NOT_IP);
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "80 00 0000 " WLAN_ADDRS "0000000000000000", &s), TD_DECODE_NOT_IP);
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "c8 01 3a01 " WLAN_ADDRS "0000", &s), TD_DECODE_NOT_IP);
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "d4 00 0000 00000000000a", &s), TD_DECODE_NOT_IP);
+    // Cut inside the MAC header.
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "08 01 3a01 00000000000a", &s), TD_DECODE_TRUNCATED);
+    // Radiotap: version 0, pad, length 12 (little-endian), present flags, 4 bytes of fields, then 802.11.
+    expect_v4(decode_hex(LT_RADIOTAP, "00 00 0c00 02000000 10000000 08 01 3a01 " WLAN_ADDRS SNAP_IPV4 IPV4_TCP, &s),
+              &s, 44);
+    CU_ASSERT_EQUAL(decode_hex(LT_RADIOTAP, "01 00 0c00 02000000 10000000", &s), TD_DECODE_MALFORMED);
+    CU_ASSERT_EQUAL(decode_hex(LT_RADIOTAP, "00 00 4000 02000000", &s), TD_DECODE_TRUNCATED);
+    // Network Monitor's 802.11 metadata header: version 2, length 32 (little-endian), 29 more bytes.
+    expect_v4(decode_hex(TD_LINKTYPE_NETMON_802_11,
+                         "02 2000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00 "
+                         "08 01 3a01 " WLAN_ADDRS SNAP_IPV4 IPV4_TCP, &s), &s, 64);
+    CU_ASSERT_EQUAL(decode_hex(TD_LINKTYPE_NETMON_802_11, "02 0200", &s), TD_DECODE_MALFORMED);
+}
+
 static CU_TestInfo tests[] = {
     {"ethernet", test_ethernet},
+    {"IEEE 802.11, radiotap, NetMon 802.11", test_ieee802_11},
     {"802.3 LLC/SNAP", test_802_3_llc_snap},
     {"VLAN and QinQ", test_vlan_qinq},
     {"PPPoE", test_pppoe},
@@ -828,6 +1310,13 @@ static CU_TestInfo tests[] = {
     {"VXLAN", test_vxlan},
     {"Geneve", test_geneve},
     {"GTP-U", test_gtpu},
+    {"UDP datagrams", test_udp},
+    {"UDP truncation at every prefix", test_udp_truncated},
+    {"outer path: VLAN, MPLS, PPPoE", test_path_link_layers},
+    {"outer path: IP-in-IP, GRE, ERSPAN", test_path_ip_tunnels},
+    {"outer path: VXLAN, Geneve, GTP-U, plain UDP", test_path_udp_tunnels},
+    {"outer path: more than TD_MAX_ENCAP_LAYERS", test_path_bounds},
+    {"outer path of corpus frames", test_path_corpus},
     {"mutated frames", test_mutations},
     {"names and address format", test_names_and_format},
     {"corpus TCP frame count vs tshark", test_corpus_vs_tshark},

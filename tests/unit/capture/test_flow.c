@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_flow.c: the flow table (roles, lifecycle, flag events, eviction, idle timeout), per-direction
- * reassembly (order, retransmission, overlap, wraparound, caps, gaps, snaplen, TCP Fast Open) and nDPI
+ * reassembly (order, retransmission, overlap, wraparound, caps, gaps, snaplen, TCP Fast Open), UDP flows
+ * (datagram delivery, roles, transport in the key, lifecycle, shards, the outer path) and nDPI
  * classification on a real capture. Segments are built by hand; expected values follow from the segments. */
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define STREAM_CAP 8192
 
 struct event {
-    char kind; /* 'o' open, 'd' data, 'g' gap, 'f' flags, 'c' close */
+    char kind; /* 'o' open, 'd' data, 'g' gap, 'f' flags, 'u' datagram, 'c' close */
     int dir;
     uint64_t off, len, frame, id;
     uint8_t flags;
@@ -115,6 +116,21 @@ static void on_tcp_flags(void *ctx, void *user, int dir, uint8_t flags, uint64_t
     e->frame = frame;
 }
 
+/* on_datagram records a datagram at the end of its direction's "stream" (off is its position there). */
+static void on_datagram(void *ctx, void *user, int dir, const uint8_t *data, size_t len, uint64_t frame,
+                        int64_t ts_ns)
+{
+    (void)ts_ns;
+    struct rec *r = ctx;
+    struct event *e = push(r, 'u');
+    e->id = user_id(r, user);
+    e->dir = dir;
+    e->len = len;
+    e->frame = frame;
+    e->data = data;
+    append(r, e->id, dir, r->stream_len[e->id][dir], data, len);
+}
+
 static void on_close(void *ctx, void *user, const struct td_flow_info *info)
 {
     struct rec *r = ctx;
@@ -140,6 +156,7 @@ static struct td_flow_table *table_new(struct rec *r, const struct td_limits *li
         .on_data = on_data,
         .on_gap = on_gap,
         .on_tcp_flags = on_tcp_flags,
+        .on_datagram = on_datagram,
         .on_close = on_close,
     };
     struct td_limits l = limits != NULL ? *limits : td_limits_default();
@@ -839,6 +856,258 @@ static bool parse_frame(const uint8_t *data, uint32_t caplen, struct td_segment 
     return true;
 }
 
+/* ---- UDP flows ---- */
+
+/* udp: a datagram src -> dst with the given payload (seq, ack and flags 0, as the decoder leaves them). */
+static struct td_segment udp(struct ep src, struct ep dst, const char *payload)
+{
+    return mk(src, dst, 0, 0, 0, payload);
+}
+
+static void feed_udp(struct td_flow_table *t, struct td_segment s, uint64_t frame)
+{
+    td_flow_table_add_datagram(t, &s, frame, (int64_t)frame * 1000000);
+}
+
+static void test_udp_datagrams(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    struct td_segment first = udp(CLI, SRV, "hello");
+    first.encap.num = 2;
+    first.encap.layers[0] = (struct td_encap_layer){.kind = TD_ENCAP_VLAN, .id = 5};
+    first.encap.layers[1] = (struct td_encap_layer){.kind = TD_ENCAP_GTPU, .id = 0x0e2c1dc7};
+    feed_udp(t, first, 1);
+    feed_udp(t, udp(SRV, CLI, "world!"), 2);
+    // The same bytes again: datagrams are not a stream, nothing is dropped as a retransmission.
+    feed_udp(t, udp(CLI, SRV, "hello"), 3);
+    feed_udp(t, udp(CLI, SRV, ""), 4); // an empty datagram is a datagram too
+    CU_ASSERT_EQUAL(r.num_opened, 1);
+    CU_ASSERT_EQUAL(count_kind(&r, 'u'), 4);
+    CU_ASSERT_EQUAL(count_kind(&r, 'd') + count_kind(&r, 'g') + count_kind(&r, 'f'), 0);
+    ASSERT_EV(nth(&r, 'u', 0), 'u', TD_DIR_C2S, 0, 5, 1);
+    CU_ASSERT_PTR_EQUAL(nth(&r, 'u', 0)->data, first.payload); // handed on in place, not copied
+    ASSERT_EV(nth(&r, 'u', 1), 'u', TD_DIR_S2C, 0, 6, 2);
+    ASSERT_EV(nth(&r, 'u', 2), 'u', TD_DIR_C2S, 0, 5, 3);
+    ASSERT_EV(nth(&r, 'u', 3), 'u', TD_DIR_C2S, 0, 0, 4);
+    ASSERT_STREAM(&r, 1, 0, "hellohello");
+    ASSERT_STREAM(&r, 1, 1, "world!");
+    CU_ASSERT_EQUAL(r.num_closed, 0); // no FIN in UDP: open until the timer or the input ends
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL_FATAL(r.num_closed, 1);
+    const struct td_flow_info *fi = &r.closed[1];
+    CU_ASSERT_EQUAL(fi->transport, TD_TRANSPORT_UDP);
+    CU_ASSERT_EQUAL(fi->end, TD_FLOW_END_CAPTURE_END);
+    CU_ASSERT_EQUAL(fi->client_port, 50000);
+    CU_ASSERT_EQUAL(fi->server_port, 443);
+    CU_ASSERT_FALSE(fi->saw_syn || fi->saw_synack);
+    CU_ASSERT_EQUAL(fi->packets[0], 3);
+    CU_ASSERT_EQUAL(fi->packets[1], 1);
+    CU_ASSERT_EQUAL(fi->payload_bytes[0], 10);
+    CU_ASSERT_EQUAL(fi->payload_bytes[1], 6);
+    CU_ASSERT_EQUAL(fi->first_frame, 1);
+    CU_ASSERT_EQUAL(fi->last_frame, 4);
+    CU_ASSERT_EQUAL(fi->gaps[0], 0);
+    // The first packet's path, and nothing past it.
+    CU_ASSERT_EQUAL_FATAL(fi->encap.num, 2);
+    CU_ASSERT_FALSE(fi->encap.more);
+    CU_ASSERT_EQUAL(fi->encap.layers[0].kind, TD_ENCAP_VLAN);
+    CU_ASSERT_EQUAL(fi->encap.layers[0].id, 5);
+    CU_ASSERT_EQUAL(fi->encap.layers[1].kind, TD_ENCAP_GTPU);
+    CU_ASSERT_EQUAL(fi->encap.layers[1].id, 0x0e2c1dc7);
+    CU_ASSERT_EQUAL(fi->encap.layers[2].kind, 0);
+    const struct td_flow_stats *st = td_flow_table_stats(t);
+    CU_ASSERT_EQUAL(st->flows_total, 1);
+    CU_ASSERT_EQUAL(st->segments, 0); // TCP segments only
+    td_flow_table_free(t);
+}
+
+/* Roles: the first sender is the client unless it sends from a port below 1024 to one of 1024 or more. */
+static void test_udp_roles(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    const struct ep dns = {192, 0, 2, 53, 53}, resolver = {192, 0, 2, 54, 53};
+    const struct ep peer_a = {192, 0, 2, 1, 5353}, peer_b = {192, 0, 2, 2, 40000};
+    feed_udp(t, udp(SRV, CLI, "reply first"), 1);      // 443 -> 50000: the server answering
+    feed_udp(t, udp(resolver, dns, "query"), 2);        // 53 -> 53: the first sender
+    feed_udp(t, udp(peer_a, peer_b, "5353 -> 40000"), 3); // both ephemeral: the first sender
+    feed_udp(t, udp(CLI, SRV, "request"), 4);
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL_FATAL(r.num_closed, 3);
+    CU_ASSERT_EQUAL(r.closed[1].client_port, 50000);
+    CU_ASSERT_EQUAL(r.closed[1].server_port, 443);
+    CU_ASSERT_EQUAL(r.closed[1].client.bytes[3], 1);
+    CU_ASSERT_EQUAL(nth(&r, 'u', 0)->dir, TD_DIR_S2C);
+    CU_ASSERT_EQUAL(nth(&r, 'u', 3)->dir, TD_DIR_C2S);
+    CU_ASSERT_EQUAL(r.closed[2].client.bytes[3], 54);
+    CU_ASSERT_EQUAL(r.closed[2].server.bytes[3], 53);
+    CU_ASSERT_EQUAL(r.closed[3].client_port, 5353);
+    CU_ASSERT_EQUAL(r.closed[3].server_port, 40000);
+    td_flow_table_free(t);
+}
+
+/* The same 5-tuple over TCP and over UDP is two flows, and a closed TCP connection's tombstone does not stop
+ * a UDP flow on its tuple. */
+static void test_udp_and_tcp_apart(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    handshake(t);                            // TCP flow 1, frames 1-3
+    feed_udp(t, udp(CLI, SRV, "dtls"), 4); // UDP flow 2
+    feed(t, c2s(A | P, ISN_C + 1, ISN_S + 1, "tls"), 5);
+    feed_udp(t, udp(SRV, CLI, "back"), 6);
+    feed(t, s2c(R, ISN_S + 1, 0, NULL), 7); // ends TCP flow 1 only
+    CU_ASSERT_EQUAL(r.num_opened, 2);
+    CU_ASSERT_EQUAL_FATAL(r.num_closed, 1);
+    CU_ASSERT_EQUAL(r.closed[1].transport, TD_TRANSPORT_TCP);
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_RST);
+    feed_udp(t, udp(CLI, SRV, "more"), 8); // the tombstone is TCP's
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.num_opened, 2);
+    CU_ASSERT_EQUAL_FATAL(r.num_closed, 2);
+    CU_ASSERT_EQUAL(r.closed[2].transport, TD_TRANSPORT_UDP);
+    CU_ASSERT_EQUAL(r.closed[2].packets[0], 2);
+    CU_ASSERT_EQUAL(r.closed[2].packets[1], 1);
+    ASSERT_STREAM(&r, 1, 0, "tls");
+    ASSERT_STREAM(&r, 2, 0, "dtlsmore");
+    ASSERT_STREAM(&r, 2, 1, "back");
+    td_flow_table_free(t);
+}
+
+/* Idle timeout, eviction and td_flow_table_expire end UDP flows as they end TCP ones. */
+static void test_udp_idle_and_eviction(void)
+{
+    struct rec r;
+    struct td_limits l = td_limits_default();
+    l.idle_timeout_ns = 10ull * 1000000000ull;
+    l.max_flows = 2;
+    struct td_flow_table *t = table_new(&r, &l);
+    struct ep c2 = CLI, c3 = CLI;
+    c2.port = 50001;
+    c3.port = 50002;
+    struct td_segment a = udp(CLI, SRV, "a"), b = udp(c2, SRV, "b"), c = udp(c3, SRV, "c");
+    td_flow_table_add_datagram(t, &a, 1, 0);
+    td_flow_table_add_datagram(t, &b, 2, 5000000000);
+    td_flow_table_add_datagram(t, &b, 3, 10000000000); // flow 1 idle exactly 10 s: not yet over
+    CU_ASSERT_EQUAL(r.num_closed, 0);
+    td_flow_table_add_datagram(t, &b, 4, 10000000001);
+    CU_ASSERT_EQUAL_FATAL(r.num_closed, 1);
+    CU_ASSERT_EQUAL(r.closed[1].end, TD_FLOW_END_IDLE);
+    CU_ASSERT_EQUAL(r.closed[1].last_frame, 1);
+    // A TCP flow and then a UDP one: max_flows 2 evicts the least recently active (flow 2, UDP).
+    struct td_segment syn = c2s(S, 100, 0, NULL);
+    td_flow_table_add(t, &syn, 5, 10000000002);
+    td_flow_table_add_datagram(t, &c, 6, 10000000003);
+    CU_ASSERT_EQUAL_FATAL(r.num_closed, 2);
+    CU_ASSERT_EQUAL(r.closed[2].end, TD_FLOW_END_EVICTED);
+    CU_ASSERT_EQUAL(r.closed[2].transport, TD_TRANSPORT_UDP);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t)->flows_evicted, 1);
+    // A quiet link: expire ends the UDP flow 4 and the TCP flow 3 alike.
+    td_flow_table_expire(t, 30000000000);
+    CU_ASSERT_EQUAL(r.num_closed, 4);
+    CU_ASSERT_EQUAL(r.closed[3].end, TD_FLOW_END_IDLE);
+    CU_ASSERT_EQUAL(r.closed[4].end, TD_FLOW_END_IDLE);
+    CU_ASSERT_EQUAL(r.closed[4].transport, TD_TRANSPORT_UDP);
+    td_flow_table_free(t);
+}
+
+/* A datagram cut by the snaplen: the captured part is delivered, the rest counted as a gap. */
+static void test_udp_snaplen(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    struct td_segment cut = udp(CLI, SRV, "ABCD");
+    cut.payload_wire_len = 10;
+    feed_udp(t, cut, 1);
+    feed_udp(t, udp(SRV, CLI, "ok"), 2);
+    ASSERT_EV(nth(&r, 'u', 0), 'u', TD_DIR_C2S, 0, 4, 1);
+    CU_ASSERT_EQUAL(count_kind(&r, 'g'), 0); // no stream offset to announce a hole at
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[1].gaps[0], 1);
+    CU_ASSERT_EQUAL(r.closed[1].gap_bytes[0], 6);
+    CU_ASSERT_EQUAL(r.closed[1].gaps[1], 0);
+    CU_ASSERT_EQUAL(r.closed[1].payload_bytes[0], 10);
+    td_flow_table_free(t);
+}
+
+/* The TCP flow's path is its first packet's too. */
+static void test_tcp_encap(void)
+{
+    struct rec r;
+    struct td_flow_table *t = table_new(&r, NULL);
+    struct td_segment syn = c2s(S, ISN_C, 0, NULL);
+    syn.encap.num = 1;
+    syn.encap.more = true;
+    syn.encap.layers[0] = (struct td_encap_layer){.kind = TD_ENCAP_IP, .src = addr4(CLI), .dst = addr4(SRV)};
+    feed(t, syn, 1);
+    feed(t, s2c(S | A, ISN_S, ISN_C + 1, NULL), 2); // a reply with no path changes nothing
+    td_flow_table_flush(t);
+    const struct td_flow_info *fi = &r.closed[1];
+    CU_ASSERT_EQUAL(fi->transport, TD_TRANSPORT_TCP);
+    CU_ASSERT_EQUAL_FATAL(fi->encap.num, 1);
+    CU_ASSERT_TRUE(fi->encap.more);
+    CU_ASSERT_EQUAL(fi->encap.layers[0].kind, TD_ENCAP_IP);
+    CU_ASSERT_EQUAL(fi->encap.layers[0].src.bytes[3], 1);
+    CU_ASSERT_EQUAL(fi->encap.layers[0].dst.bytes[3], 2);
+    td_flow_table_free(t);
+}
+
+/* Shards with UDP: every UDP flow is reported by exactly one of two shard tables, with the ids, datagrams and
+ * close order of an unsharded table, and a datagram's shard is that of a TCP segment on the same tuple. */
+static void test_udp_shards(void)
+{
+    static struct rec rec[3];
+    struct td_limits l = td_limits_default();
+    l.max_flows = 6;
+    struct td_flow_table *t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = table_new(&rec[i], &l);
+    }
+    td_flow_table_set_shard(t[1], 0, 2);
+    td_flow_table_set_shard(t[2], 1, 2);
+    struct ep srv = SRV;
+    uint64_t frame = 0;
+    for (uint16_t k = 0; k < 16; k++) {
+        struct ep c = CLI;
+        c.port = (uint16_t)(40000 + k * 11);
+        struct td_segment q = udp(c, srv, "q"), a = udp(srv, c, "answer");
+        struct td_segment tcp = mk(c, srv, S, 1, 0, NULL);
+        CU_ASSERT_EQUAL(td_flow_shard_of(&q, 2), td_flow_shard_of(&a, 2));
+        CU_ASSERT_EQUAL(td_flow_shard_of(&q, 2), td_flow_shard_of(&tcp, 2));
+        for (int i = 0; i < 3; i++) {
+            td_flow_table_add_datagram(t[i], &q, frame + 1, (int64_t)frame + 1);
+            td_flow_table_add_datagram(t[i], &a, frame + 2, (int64_t)frame + 2);
+        }
+        frame += 2;
+    }
+    for (int i = 0; i < 3; i++) {
+        td_flow_table_flush(t[i]);
+    }
+    CU_ASSERT_EQUAL(rec[0].num_closed, 16);
+    CU_ASSERT_EQUAL(rec[1].num_closed + rec[2].num_closed, 16);
+    CU_ASSERT_TRUE(rec[1].num_closed > 0 && rec[2].num_closed > 0);
+    CU_ASSERT_EQUAL(count_kind(&rec[1], 'u') + count_kind(&rec[2], 'u'), 32);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t[0])->flows_evicted, 10);
+    CU_ASSERT_EQUAL(td_flow_table_stats(t[2])->flows_evicted, 10);
+    for (int i = 1; i < 3; i++) {
+        for (uint64_t id = 1; id <= 16; id++) {
+            if (rec[i].close_count[id] == 0) {
+                continue;
+            }
+            CU_ASSERT_EQUAL(rec[3 - i].close_count[id], 0);
+            const struct td_flow_info *x = &rec[0].closed[id], *y = &rec[i].closed[id];
+            CU_ASSERT_EQUAL(x->close_seq, y->close_seq);
+            CU_ASSERT_EQUAL(x->end, y->end);
+            CU_ASSERT_EQUAL(x->client_port, y->client_port);
+            CU_ASSERT_EQUAL(x->first_frame, y->first_frame);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        td_flow_table_free(t[i]);
+    }
+}
+
 static void test_ndpi_tls_capture(void)
 {
     const char *path = TD_CORPUS_DIR "/zeek-tls12-dhe-rsa.pcap";
@@ -1072,6 +1341,13 @@ static CU_TestInfo tests[] = {
     {"snaplen", test_snaplen},
     {"IPv6 and one flow per connection", test_ipv6_and_both_directions_one_flow},
     {"random segments keep the invariants", test_random_segments},
+    {"UDP datagrams", test_udp_datagrams},
+    {"UDP roles", test_udp_roles},
+    {"UDP and TCP on one tuple", test_udp_and_tcp_apart},
+    {"UDP idle timeout and eviction", test_udp_idle_and_eviction},
+    {"UDP snaplen", test_udp_snaplen},
+    {"TCP outer path", test_tcp_encap},
+    {"UDP shards", test_udp_shards},
     {"nDPI on a TLS capture", test_ndpi_tls_capture},
     CU_TEST_INFO_NULL,
 };

@@ -2,6 +2,7 @@
 /* test_reader.c: offline capture readers: format detection by magic, pcap (both byte orders, us/ns),
  * pcapng (libpcap and our own block reader: multiple sections, interfaces of different link types,
  * if_tsresol, if_tsoffset, SPB, skipped blocks), NetMon 2.0/2.1/2.3, gzip, truncation and corruption,
+ * NetMon samples (editcap -F netmon2) record by record against their pcap originals,
  * and the shared corpus against tshark's frame counts. Expected values come from the vectors below
  * (hand-assembled from the format specs) and from tshark 4.0.17, never from running our readers. */
 #include "../../../capture/reader.h"
@@ -275,6 +276,38 @@ static void test_netmon20(void)
     CU_ASSERT_EQUAL(result.frames[1].first, 0x01);
 }
 
+/* netmon20_with: the NetMon 2.0 vector with its header's media type and year replaced (hex, 4 digits each,
+ * little-endian), into buf. */
+static const char *netmon20_with(char *buf, size_t len, const char *media, const char *year)
+{
+    CU_ASSERT_FATAL(strlen(netmon20) < len);
+    memcpy(buf, netmon20, sizeof(netmon20));
+    memcpy(buf + strlen("474d4255 00 02 "), media, 4);
+    memcpy(buf + strlen("474d4255 00 02 0100"), year, 4);
+    return buf;
+}
+
+static void test_netmon_media_type_0_is_ethernet(void)
+{
+    /* Wireshark's netmon_encap[0] is Ethernet: NetMon 3.4 writes 0 for VPN captures. */
+    char buf[sizeof(netmon20)];
+    read_hex(netmon20_with(buf, sizeof(buf), "0000", "e807"), &result);
+    CU_ASSERT_EQUAL_FATAL(result.open_err, TD_OK);
+    CU_ASSERT_EQUAL_FATAL(result.num_frames, 2);
+    CU_ASSERT_EQUAL(result.frames[0].linktype, 1);
+}
+
+static void test_netmon_year_out_of_range(void)
+{
+    /* 2300 (0x08fc): nanoseconds since 1970 no longer fit; an error, not a wrapped time. */
+    char buf[sizeof(netmon20)];
+    read_hex(netmon20_with(buf, sizeof(buf), "0100", "fc08"), &result);
+    CU_ASSERT_EQUAL(result.open_err, TD_ERR_FORMAT);
+    /* 2262 still reads. */
+    read_hex(netmon20_with(buf, sizeof(buf), "0100", "d608"), &result);
+    CU_ASSERT_EQUAL(result.open_err, TD_OK);
+}
+
 static void test_netmon21_per_frame_media(void)
 {
     read_hex(netmon21, &result);
@@ -321,6 +354,75 @@ static void test_netmon_table_past_end(void)
     CU_ASSERT_EQUAL(result.status, TD_READ_ERROR);
     CU_ASSERT_EQUAL(result.err.code, TD_ERR_TRUNCATED);
     free(b);
+}
+
+/* NetMon samples made by samples/make-wrapped.sh with editcap -F netmon2 (NetMon 2.0, media type Ethernet)
+ * from samples/<name>.pcap, and one made from `editcap -s 200` output: read together with the pcap original
+ * (through libpcap), record by record, they must give the same frames: number, time stamp, link type,
+ * captured length (the snaplen applied), original length and bytes. */
+struct netmon_pair {
+    const char *cap;
+    const char *pcap;
+    uint32_t snaplen; /* 0: none */
+};
+
+static const struct netmon_pair netmon_pairs[] = {
+    {"netmon/ca-list-truncated-alert.cap", "ca-list-truncated-alert.pcap", 0},
+    {"netmon/tls13.cap", "tls13.pcap", 0},
+    {"netmon/version-mismatch.cap", "version-mismatch.pcap", 0},
+    {"netmon/tls13-snap200.cap", "tls13.pcap", 200},
+};
+
+static void compare_netmon_pair(const struct netmon_pair *pair)
+{
+    char cap_path[512], pcap_path[512];
+    snprintf(cap_path, sizeof(cap_path), "%s/%s", TD_SAMPLES_DIR, pair->cap);
+    snprintf(pcap_path, sizeof(pcap_path), "%s/%s", TD_SAMPLES_DIR, pair->pcap);
+    struct td_reader *cap = NULL, *orig = NULL;
+    struct td_error err;
+    CU_ASSERT_EQUAL_FATAL(td_reader_open(cap_path, &cap, &err), TD_OK);
+    CU_ASSERT_EQUAL_FATAL(td_reader_open(pcap_path, &orig, &err), TD_OK);
+    CU_ASSERT_EQUAL(td_reader_format(cap), TD_FORMAT_NETMON);
+    CU_ASSERT_STRING_EQUAL(td_reader_format_name(cap), "netmon2");
+    CU_ASSERT_EQUAL(td_reader_format(orig), TD_FORMAT_PCAP);
+    size_t frames = 0, cut = 0, mismatches = 0;
+    for (;;) {
+        struct td_frame a, b;
+        enum td_reader_status sa = td_reader_next(cap, &a, &err);
+        enum td_reader_status sb = td_reader_next(orig, &b, &err);
+        CU_ASSERT_EQUAL(sa, sb);
+        if (sa != TD_READ_FRAME || sb != TD_READ_FRAME) {
+            CU_ASSERT_EQUAL(sb, TD_READ_END);
+            break;
+        }
+        frames++;
+        uint32_t want_caplen = pair->snaplen != 0 && b.caplen > pair->snaplen ? pair->snaplen : b.caplen;
+        bool same = a.frame == b.frame && a.ts_ns == b.ts_ns && a.linktype == b.linktype &&
+                    a.caplen == want_caplen && a.wire_len == b.wire_len && a.interface == 0 &&
+                    memcmp(a.data, b.data, want_caplen) == 0;
+        cut += a.caplen < a.wire_len;
+        if (!same && mismatches++ < 3) {
+            printf("\n  %s frame %llu: ts %lld len %u/%u lt %u; %s: frame %llu ts %lld len %u/%u lt %u\n",
+                   pair->cap, (unsigned long long)a.frame, (long long)a.ts_ns, a.caplen, a.wire_len, a.linktype,
+                   pair->pcap, (unsigned long long)b.frame, (long long)b.ts_ns, want_caplen, b.wire_len,
+                   b.linktype);
+        }
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT_TRUE(frames > 0);
+    // Without a snaplen no frame is cut; with one, some must be (or the sample tests nothing).
+    CU_ASSERT_EQUAL(pair->snaplen == 0, cut == 0);
+    CU_ASSERT_EQUAL(td_reader_num_linktypes(cap), 1);
+    CU_ASSERT_EQUAL(td_reader_linktype_at(cap, 0), 1);
+    td_reader_free(cap);
+    td_reader_free(orig);
+}
+
+static void test_netmon_samples_vs_pcap(void)
+{
+    for (size_t i = 0; i < sizeof(netmon_pairs) / sizeof(netmon_pairs[0]); i++) {
+        compare_netmon_pair(&netmon_pairs[i]);
+    }
 }
 
 static void test_not_a_capture(void)
@@ -695,8 +797,11 @@ static CU_TestInfo tests[] = {
     {"pcapng two sections, interfaces of different link types", test_pcapng_multi},
     {"netmon 2.0", test_netmon20},
     {"netmon 2.1 per-frame media type", test_netmon21_per_frame_media},
+    {"netmon media type 0 is Ethernet", test_netmon_media_type_0_is_ethernet},
+    {"netmon start year out of range", test_netmon_year_out_of_range},
     {"netmon 2.3 FILETIME", test_netmon23_filetime},
     {"netmon frame table past the end", test_netmon_table_past_end},
+    {"netmon samples record by record vs their pcap", test_netmon_samples_vs_pcap},
     {"not a capture", test_not_a_capture},
     {"pcap every prefix", test_pcap_every_prefix},
     {"pcapng every prefix", test_pcapng_every_prefix},

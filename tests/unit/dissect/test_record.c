@@ -11,6 +11,7 @@
 #include "../../../capture/decode.h"
 #include "../../../capture/flow.h"
 #include "../../../dissect/conn_internal.h"
+#include "../../../dissect/tds.h"
 #include "../../../dissect/tls.h"
 
 #define DIR_C2S TD_DIR_C2S
@@ -1504,6 +1505,156 @@ static void test_caps(void)
     vec_free(&v);
 }
 
+/* --- the plaintext phase: which protocol started TLS --- */
+
+/* One plaintext step of a dialogue: direction and bytes (hex when is_hex). */
+struct pt_step {
+    int dir;
+    bool is_hex;
+    const char *data;
+};
+
+/* run_plaintext feeds the steps (frames 1..n), then a ClientHello (frame n+1) and a ServerHello +
+ * ServerHelloDone (frame n+2), and returns the facts. */
+static const struct td_tls_facts *run_plaintext(struct harness *h, const struct pt_step *steps, size_t num)
+{
+    struct bytes b = {0};
+    h_init(h);
+    for (size_t i = 0; i < num; i++) {
+        b_reset(&b);
+        if (steps[i].is_hex) {
+            b_hex(&b, steps[i].data);
+        } else {
+            b_put(&b, (const uint8_t *)steps[i].data, strlen(steps[i].data));
+        }
+        h_feed(h, steps[i].dir, b.p, b.len, i + 1);
+    }
+    b_reset(&b);
+    b_record_hex(&b, 22, HS_CLIENT_HELLO);
+    h_feed(h, DIR_C2S, b.p, b.len, num + 1);
+    b_reset(&b);
+    b_record_hex(&b, 22, HS_SERVER_HELLO HS_SERVER_HELLO_DONE);
+    h_feed(h, DIR_S2C, b.p, b.len, num + 2);
+    b_free(&b);
+    return h_finish(h, num + 2);
+}
+
+struct pt_case {
+    const char *what;
+    struct pt_step steps[4];
+    size_t num;
+    enum td_plaintext_proto proto;
+    enum td_plaintext_source source;
+    uint64_t c2s_len, s2c_len; /* bytes of the plaintext steps per direction, counted by hand */
+};
+
+static void test_plaintext_protocols(void)
+{
+    /* Dialogues as RFC 3207, RFC 9051, RFC 2595, RFC 4217, RFC 6120, RFC 4511 and the PostgreSQL, RDP, MySQL and
+     * IRCv3 specifications write them; the byte counts are the string lengths. */
+    static const struct pt_case cases[] = {
+        {"smtp",
+         {{DIR_S2C, false, "220 mx.test ESMTP\r\n"},       /* 19 */
+          {DIR_C2S, false, "EHLO client.test\r\n"},        /* 18 */
+          {DIR_S2C, false, "250-mx.test\r\n250 STARTTLS\r\n"}, /* 27 */
+          {DIR_C2S, false, "STARTTLS\r\n"}},               /* 10 */
+         4, TD_PLAINTEXT_SMTP, TD_PLAINTEXT_FROM_REQUEST, 28, 46},
+        {"imap", {{DIR_S2C, false, "* OK ready\r\n"}, {DIR_C2S, false, "a1 STARTTLS\r\n"}}, 2, TD_PLAINTEXT_IMAP,
+         TD_PLAINTEXT_FROM_REQUEST, 13, 12},
+        {"pop3", {{DIR_S2C, false, "+OK POP3\r\n"}, {DIR_C2S, false, "STLS\r\n"}}, 2, TD_PLAINTEXT_POP3,
+         TD_PLAINTEXT_FROM_REQUEST, 6, 10},
+        /* the 220 banner reads as SMTP until the request says FTP */
+        {"ftp", {{DIR_S2C, false, "220 FTP ready\r\n"}, {DIR_C2S, false, "AUTH TLS\r\n"}}, 2, TD_PLAINTEXT_FTP,
+         TD_PLAINTEXT_FROM_REQUEST, 10, 15},
+        {"smtp banner only", {{DIR_S2C, false, "220 FTP ready\r\n"}}, 1, TD_PLAINTEXT_SMTP,
+         TD_PLAINTEXT_FROM_GREETING, 0, 15},
+        {"xmpp",
+         {{DIR_C2S, false, "<?xml version='1.0'?><stream:stream to='x' version='1.0'>"},       /* 57 */
+          {DIR_C2S, false, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"}},           /* 51 */
+         2, TD_PLAINTEXT_XMPP, TD_PLAINTEXT_FROM_REQUEST, 108, 0},
+        /* ExtendedRequest: 30 1d | 02 01 01 | 77 18 | 80 16 "1.3.6.1.4.1.1466.20037" (31 bytes) */
+        {"ldap", {{DIR_C2S, true, "301d02010177188016312e332e362e312e342e312e313436362e3230303337"}}, 1,
+         TD_PLAINTEXT_LDAP, TD_PLAINTEXT_FROM_REQUEST, 31, 0},
+        /* the same with another OID (the password modify operation 1.3.6.1.4.1.4203.1.11.1, 23 bytes) */
+        {"ldap other oid", {{DIR_C2S, true, "301d02010177188016312e332e362e312e342e312e343230332e312e31312e31"}}, 1,
+         TD_PLAINTEXT_UNKNOWN, TD_PLAINTEXT_FROM_NONE, 32, 0},
+        /* SSLRequest: Int32 8, Int32 80877103 (0x04d2162f); the server answers 'S' */
+        {"postgres", {{DIR_C2S, true, "0000000804d2162f"}, {DIR_S2C, false, "S"}}, 2, TD_PLAINTEXT_POSTGRES,
+         TD_PLAINTEXT_FROM_REQUEST, 8, 1},
+        /* TPKT 03 00 00 13 | X.224 CR: LI 0e, E0, dst 0000, src 0000, class 00 | RDP_NEG_REQ 01 00 0800 01000000;
+         * CC: TPKT 03 00 00 13 | 0e d0 0000 1234 00 | RDP_NEG_RSP 02 1f 0800 01000000 */
+        {"rdp", {{DIR_C2S, true, "030000130ee000000000000100080001000000"},
+                 {DIR_S2C, true, "030000130ed000001234000200080001000000"}}, 2, TD_PLAINTEXT_RDP,
+         TD_PLAINTEXT_FROM_REQUEST, 19, 19},
+        /* HandshakeV10 header: length 0x00000a (10), seq 0, protocol 10 + 9 bytes; SSLRequest: length 32, seq 1,
+         * capabilities 0x00000800 (CLIENT_SSL) + 28 bytes */
+        {"mysql", {{DIR_S2C, true, "0a0000000a352e372e3000000000"},
+                   {DIR_C2S, true, "200000010008000000000000000000000000000000000000000000000000000000000000"}},
+         2, TD_PLAINTEXT_MYSQL, TD_PLAINTEXT_FROM_REQUEST, 36, 14},
+        /* IRC: the client asks first, the server's 670 (RPL_STARTTLS) answer makes it IRC rather than SMTP */
+        {"irc", {{DIR_C2S, false, "STARTTLS\r\n"}, {DIR_S2C, false, ":irc.test 670 :STARTTLS successful\r\n"}}, 2,
+         TD_PLAINTEXT_IRC, TD_PLAINTEXT_FROM_REQUEST, 10, 36},
+        {"unknown", {{DIR_C2S, false, "HELLO THERE\r\n"}}, 1, TD_PLAINTEXT_UNKNOWN, TD_PLAINTEXT_FROM_NONE, 13, 0},
+        {"none", {{0}}, 0, TD_PLAINTEXT_NONE, TD_PLAINTEXT_FROM_NONE, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct pt_case *k = &cases[i];
+        struct harness h;
+        const struct td_tls_facts *f = run_plaintext(&h, k->steps, k->num);
+        const struct td_plaintext_start *ps = &f->plaintext_start;
+        if (ps->protocol != k->proto || ps->source != k->source || ps->skipped_len[0] != k->c2s_len ||
+            ps->skipped_len[1] != k->s2c_len) {
+            printf("\n%s: protocol %u source %u skipped %llu/%llu tls frame %llu\n", k->what, ps->protocol,
+                   ps->source, (unsigned long long)ps->skipped_len[0], (unsigned long long)ps->skipped_len[1],
+                   (unsigned long long)ps->tls_ev.frame);
+        }
+        CU_ASSERT_EQUAL(ps->protocol, k->proto);
+        CU_ASSERT_EQUAL(ps->source, k->source);
+        CU_ASSERT_EQUAL(ps->skipped_len[0], k->c2s_len);
+        CU_ASSERT_EQUAL(ps->skipped_len[1], k->s2c_len);
+        /* the ClientHello is frame num + 1 and TLS began there (none: no plaintext, no frame) */
+        CU_ASSERT_EQUAL(ps->tls_ev.frame, k->proto == TD_PLAINTEXT_NONE ? 0 : k->num + 1);
+        CU_ASSERT_EQUAL(f->num_client_hellos, 1);
+        CU_ASSERT_EQUAL(f->num_server_hellos, 1);
+        CU_ASSERT_EQUAL(f->num_anomalies, 0);
+        h_free(&h);
+    }
+}
+
+static void test_plaintext_resolve(void)
+{
+    struct td_plaintext_start ps = {.protocol = TD_PLAINTEXT_UNKNOWN, .tls_ev = {.frame = 3}};
+    struct td_plaintext_start r = td_plaintext_start_resolve(&ps, "MySQL");
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_MYSQL);
+    CU_ASSERT_EQUAL(r.source, TD_PLAINTEXT_FROM_NDPI);
+    r = td_plaintext_start_resolve(&ps, "HTTP"); /* not a protocol that starts TLS: stays unknown */
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_UNKNOWN);
+    CU_ASSERT_EQUAL(r.source, TD_PLAINTEXT_FROM_NONE);
+    /* a 220 banner alone: nDPI's FTP_CONTROL settles SMTP-or-FTP */
+    ps.protocol = TD_PLAINTEXT_SMTP;
+    ps.source = TD_PLAINTEXT_FROM_GREETING;
+    r = td_plaintext_start_resolve(&ps, "FTP_CONTROL");
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_FTP);
+    CU_ASSERT_EQUAL(r.source, TD_PLAINTEXT_FROM_NDPI);
+    r = td_plaintext_start_resolve(&ps, "SMTP"); /* agreement: the greeting stays the evidence */
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_SMTP);
+    CU_ASSERT_EQUAL(r.source, TD_PLAINTEXT_FROM_GREETING);
+    /* the request that started TLS outranks nDPI (which calls LDAP StartTLS "MQTT" in two of our captures) */
+    ps.protocol = TD_PLAINTEXT_LDAP;
+    ps.source = TD_PLAINTEXT_FROM_REQUEST;
+    r = td_plaintext_start_resolve(&ps, "MQTT");
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_LDAP);
+    r = td_plaintext_start_resolve(&ps, "IRC");
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_LDAP);
+    /* no plaintext phase: nothing to resolve */
+    struct td_plaintext_start none = {0};
+    r = td_plaintext_start_resolve(&none, "SMTP");
+    CU_ASSERT_EQUAL(r.protocol, TD_PLAINTEXT_NONE);
+    CU_ASSERT_STRING_EQUAL(td_plaintext_proto_name(TD_PLAINTEXT_POSTGRES), "postgres");
+    CU_ASSERT_PTR_NULL(td_plaintext_proto_name(TD_PLAINTEXT_NONE));
+    CU_ASSERT_STRING_EQUAL(td_plaintext_source_name(TD_PLAINTEXT_FROM_NDPI), "ndpi");
+}
+
 static CU_TestInfo tests[] = {
     {"certreq_capture", test_certreq_capture},
     {"split_every_boundary", test_split_every_boundary},
@@ -1525,6 +1676,8 @@ static CU_TestInfo tests[] = {
     {"heartbeat", test_heartbeat},
     {"records_per_chunk", test_records_per_chunk},
     {"caps", test_caps},
+    {"plaintext_protocols", test_plaintext_protocols},
+    {"plaintext_resolve", test_plaintext_resolve},
     CU_TEST_INFO_NULL,
 };
 

@@ -697,7 +697,7 @@ static void test_summary(void)
         p = nl + 1;
     }
     CU_ASSERT_EQUAL(rows, 4);
-    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "totals: 6 TCP connections, 5 TLS: 2 established"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "totals: 6 connections, 5 TLS or DTLS: 2 established"));
     free(buf);
 }
 
