@@ -127,6 +127,47 @@ static size_t col_len(const struct row *row, size_t col)
     }
 }
 
+/* write_path prints how the connection reached the capture when that is not plain TLS over TCP:
+ * "    path: DTLS over UDP; smtp plaintext first, TLS from frame 8; inside vlan 100 > ip 10.0.0.1->10.0.0.2 > vxlan 42"
+ * (a GRE key of 0 means none and is not shown). */
+static void write_path(json_t *conn, FILE *out)
+{
+    const char *sep = "    path: ";
+    bool any = false;
+    if (strcmp(get_str(conn, "transport", "tcp"), "udp") == 0) {
+        (void)fprintf(out, "%sDTLS over UDP", sep);
+        sep = "; ";
+        any = true;
+    }
+    json_t *ps = json_object_get(conn, "plaintext_start");
+    if (json_is_object(ps)) {
+        (void)fprintf(out, "%s%s plaintext first, TLS from frame %lld", sep, get_str(ps, "protocol", "?"),
+                      get_int(ps, "tls_frame"));
+        sep = "; ";
+        any = true;
+    }
+    json_t *encap = json_object_get(conn, "encapsulation");
+    if (json_array_size(encap) > 0) {
+        (void)fprintf(out, "%sinside", sep);
+        size_t i;
+        json_t *layer;
+        json_array_foreach(encap, i, layer) {
+            (void)fprintf(out, "%s%s", i == 0 ? " " : " > ", get_str(layer, "type", "?"));
+            bool keyless_gre = strcmp(get_str(layer, "type", ""), "gre") == 0 && get_int(layer, "id") == 0;
+            if (json_is_integer(json_object_get(layer, "id")) && !keyless_gre) {
+                (void)fprintf(out, " %lld", get_int(layer, "id"));
+            }
+            if (json_is_string(json_object_get(layer, "src"))) {
+                (void)fprintf(out, " %s->%s", get_str(layer, "src", "?"), get_str(layer, "dst", "?"));
+            }
+        }
+        any = true;
+    }
+    if (any) {
+        (void)fputc('\n', out);
+    }
+}
+
 static bool listed(json_t *conn)
 {
     return conn != NULL && !json_is_null(json_object_get(conn, "tls"));
@@ -209,6 +250,7 @@ static void write_input(struct td_report *r, size_t input, FILE *out)
         } else {
             (void)fprintf(out, "%s\n", row.result);
         }
+        write_path(conn, out);
         write_findings(json_object_get(conn, "findings"), out, 4);
         json_decref(conn);
     }

@@ -265,6 +265,15 @@ if ! grep -q "^    failures: 1 by alert (bad_record_mac x1)" "$tmp/out"; then
   fail "the summary of dhe-short-yc.pcap lacks the server's failures by reason: $(grep -A2 '^  server' "$tmp/out")"
 fi
 
+# The summary says how a connection reached the capture when that is not plain TLS over TCP: the outer path of
+# a tunnel (as samples/make-wrapped.sh wrapped it), the plaintext phase before TLS (frame 11: the ClientHello after
+# STARTTLS, samples/README.md).
+"$bin" "$root/samples/wrapped/erspan2-tls13.pcap" "$root/samples/starttls-smtp.pcap" >"$tmp/out" 2>"$tmp/err"
+if ! grep -q "^    path: inside ip 192.0.2.1->198.51.100.1 > gre > erspan 7$" "$tmp/out" ||
+   ! grep -q "^    path: smtp plaintext first, TLS from frame 11$" "$tmp/out"; then
+  fail "the summary lacks the connections' paths: $(grep 'path:' "$tmp/out")"
+fi
+
 # An interrupted run (SIGINT/SIGTERM) stops reading, writes no report, leaves the previous one as it was, says
 # so, and exits 128 + the signal. The samples folder given 300 times takes far longer than the 1 s we wait.
 for sig in INT TERM; do
