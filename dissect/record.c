@@ -860,6 +860,15 @@ static void plaintext_ended(struct td_tls_conn *c, int dir, uint64_t off, struct
 
 /* ---- the stream, with or without TDS framing ---- */
 
+/* starts_like_record: the first byte is a TLS content type (20..24) or an SSLv2 record header's high bit; no
+ * plaintext protocol we recognise starts that way (text is ASCII; the binary requests start 0x00, 0x03, 0x30 or
+ * with a MySQL length far above 24). */
+static bool starts_like_record(const struct td_cursor *in)
+{
+    uint8_t b;
+    return td_cursor_peek_at_u8(in, 0, &b) && ((b >= TD_CT_CHANGE_CIPHER_SPEC && b <= TD_CT_HEARTBEAT) || b >= 0x80u);
+}
+
 static void feed_stream(struct td_tls_conn *c, int dir, struct td_cursor in, struct td_evidence ev,
                         uint32_t *num_records)
 {
@@ -873,7 +882,11 @@ static void feed_stream(struct td_tls_conn *c, int dir, struct td_cursor in, str
             break;
         case TD_DIR_MODE_START:
         case TD_DIR_MODE_SCAN:
-            recognise(c, dir, &in);
+            // Most connections start with a record: looking for a plaintext dialogue in it would be the most
+            // expensive thing done for them.
+            if (d->mode == TD_DIR_MODE_SCAN || !starts_like_record(&in)) {
+                recognise(c, dir, &in);
+            }
             if (!scan(c, dir, &in, ev, num_records)) {
                 return;
             }
