@@ -3,7 +3,9 @@
  * accessor of the registry (dissect/fields.h) and the built-in rules (rules/rules.h) over the facts.
  *
  * Input: a sequence of chunks, each a 3-byte header then its bytes:
- *   u8 op   bit 7: direction (0 client->server, 1 server->client); bits 0-1: 0/3 data, 1 gap, 2 TCP flags
+ *   u8 op   bit 7: direction (0 client->server, 1 server->client); bits 0-1: 0 data, 1 gap, 2 TCP flags,
+ *           3 UDP datagram. An input whose first chunk is a datagram is a DTLS flow: all its data chunks are
+ *           datagrams (td_tls_conn_datagram) and gaps and flags are skipped, as the flow table never mixes them.
  *   u16 n   data: n payload bytes follow (fewer if the input ends first); gap: n bytes missing (nothing
  *           follows); flags: the low byte of n is the TD_TCP_* bits (nothing follows)
  * Every chunk is one frame; each direction's stream offset grows by its data and gaps, as the flow table
@@ -24,6 +26,7 @@
 #define OP_KIND 0x03u
 #define OP_GAP 1u
 #define OP_FLAGS 2u
+#define OP_DATAGRAM 3u
 
 static volatile uint64_t sink;
 
@@ -73,13 +76,24 @@ static void feed(struct td_tls_conn *conn, const uint8_t *data, size_t size, uin
     uint64_t off[2] = {0, 0};
     uint64_t frame = 0;
     int64_t ts_ns = 0;
-    uint8_t op;
+    uint8_t op, first_op = 0;
     uint16_t n;
+    bool udp = td_cursor_peek_at_u8(&in, 0, &first_op) && (first_op & OP_KIND) == OP_DATAGRAM;
     while (td_cursor_get_u8(&in, &op) && td_cursor_get_u16(&in, &n)) {
         int dir = (op & OP_DIR) != 0 ? TD_DIR_S2C : TD_DIR_C2S;
         frame++;
         ts_ns += 1000;
-        if ((op & OP_KIND) == OP_GAP) {
+        if (udp && ((op & OP_KIND) == OP_GAP || (op & OP_KIND) == OP_FLAGS)) {
+            continue;
+        }
+        if (udp) {
+            struct td_cursor dgram;
+            size_t len = n <= td_cursor_len(&in) ? n : td_cursor_len(&in);
+            if (!td_cursor_get_bytes(&in, &dgram, len)) {
+                break;
+            }
+            td_tls_conn_datagram(conn, dir, td_cursor_data(&dgram), len, frame, ts_ns);
+        } else if ((op & OP_KIND) == OP_GAP) {
             td_tls_conn_gap(conn, dir, off[dir], n, frame, ts_ns);
             off[dir] += n;
         } else if ((op & OP_KIND) == OP_FLAGS) {

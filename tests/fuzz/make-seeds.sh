@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # make-seeds.sh: (re)writes the seed corpora of the fuzz targets, tests/fuzz/corpus/<target>/, from the samples.
-#   dissector  every TCP stream of samples/*.pcap in fuzz_dissector's chunk form (fuzz_dissector.c): tshark's
+#   dissector  every UDP stream of samples/dtls*.pcap as datagram chunks, and
+#              every TCP stream of samples/*.pcap in fuzz_dissector's chunk form (fuzz_dissector.c): tshark's
 #              tcp.payload per packet, in frame order, direction from the stream's first sender (the SYN),
 #              SYN/FIN/RST as flag chunks; retransmissions left out, as the flow table drops them.
 #   cert       the DER of samples/pki/*.pem, and one chain (server, CA) as a TLS 1.2 and a TLS 1.3 Certificate
@@ -49,6 +50,30 @@ for stream, s in streams.items():
 ' "$corpus/dissector" "$base"
 done
 
+# dissector, DTLS: one seed per UDP stream of samples/dtls*.pcap, every datagram a datagram chunk (op 3), the
+# direction from the stream's first sender.
+for pcap in "$root"/samples/dtls*.pcap; do
+  base=$(basename "$pcap" .pcap)
+  tshark -r "$pcap" -Y udp -T fields -E separator=/t -e udp.stream -e ip.src -e ipv6.src -e udp.srcport \
+         -e udp.payload 2>/dev/null |
+    "$py" -c '
+import struct, sys
+out_dir, base = sys.argv[1], sys.argv[2]
+streams = {}
+for line in sys.stdin:
+    stream, ip4, ip6, port, payload = (line.rstrip("\n").split("\t") + [""] * 5)[:5]
+    s = streams.setdefault(stream, {"client": None, "chunks": []})
+    sender = (ip4 or ip6, port)
+    if s["client"] is None:
+        s["client"] = sender
+    data = bytes.fromhex(payload.replace(":", ""))[:0xffff]
+    s["chunks"].append(struct.pack(">BH", (0 if sender == s["client"] else 0x80) | 3, len(data)) + data)
+for stream, s in streams.items():
+    with open(f"{out_dir}/{base}.udp{stream}", "wb") as f:
+        f.write(b"".join(s["chunks"]))
+' "$corpus/dissector" "$base"
+done
+
 # cert: each certificate as DER, and a chain as Certificate message bodies.
 for pem in "$root"/samples/pki/*.pem; do
   base=$(basename "$pem" .pem)
@@ -69,7 +94,7 @@ open(f"{d}/chain-tls13.msg", "wb").write(b"\x00" + u24(len(tls13)) + tls13)  # e
 cp "$root"/rules/*.rules "$corpus/rules/"
 
 # capture: the smallest samples (the whole seed corpus stays small: see README.md).
-for name in reset-after-client-hello no-shared-cipher version-mismatch inappropriate-fallback tls12-ecdhe tls13; do
+for name in reset-after-client-hello no-shared-cipher version-mismatch inappropriate-fallback tls12-ecdhe tls13 dtls12; do
   cp "$root/samples/$name.pcap" "$corpus/capture/"
 done
 
