@@ -318,10 +318,11 @@ bool td_summary_write(struct td_report *r, json_t *totals, FILE *out)
     }
     json_t *by = json_object_get(totals, "by_outcome");
     (void)fprintf(out,
-                  "totals: %lld connections, %lld TLS or DTLS: %lld established, %lld resumed, %lld failed_alert, "
+                  "totals: %lld connection%s, %lld TLS or DTLS: %lld established, %lld resumed, %lld failed_alert, "
                   "%lld reset, %lld closed, %lld incomplete; %lld with anomalies; findings: %lld error, %lld warning, "
                   "%lld info\n",
-                  get_int(totals, "connections"), get_int(totals, "tls_connections"), get_int(by, "established"),
+                  get_int(totals, "connections"), get_int(totals, "connections") == 1 ? "" : "s",
+                  get_int(totals, "tls_connections"), get_int(by, "established"),
                   get_int(by, "resumed"), get_int(by, "failed_alert"), get_int(by, "reset"), get_int(by, "closed"),
                   get_int(by, "incomplete"), get_int(totals, "connections_with_anomalies"),
                   get_int(json_object_get(totals, "findings"), "error"),
