@@ -205,7 +205,8 @@ static enum layer step_llc(struct decoder *d)
 /* IEEE 802.11 (802.11-2020 §9.2.4.1, §9.3.2.1): frame_control(16: version(2) type(2) subtype(4) | to_ds from_ds
  * more_frag retry pwr_mgt more_data protected order) duration(16) addr1 addr2 addr3(48 each) seq_ctl(16),
  * addr4(48) when both DS bits are set, QoS control(16) for QoS data, HT control(32) when the order bit is set on
- * QoS data; then LLC/SNAP. Only unprotected data frames that carry data can hold IP. */
+ * QoS data; then LLC/SNAP. Only unprotected data frames that carry data can hold IP, and only unfragmented ones
+ * are decoded (§10.5). */
 static enum layer step_ieee802_11(struct decoder *d)
 {
     uint8_t fc0, fc1;
@@ -218,15 +219,22 @@ static enum layer step_ieee802_11(struct decoder *d)
     if ((fc0 & 0x03u) != 0 || !data || no_data || (fc1 & 0x40u) != 0) {
         return done(d, TD_DECODE_NOT_IP);    /* management, control, another version, or encrypted */
     }
-    size_t header_rest = 22u;                /* duration, three addresses, sequence control */
+    size_t header_rest = 0;
     if ((fc1 & 0x03u) == 0x03u) {
         header_rest += 6u;                   /* WDS: a fourth address */
     }
     if (qos) {
         header_rest += 2u + ((fc1 & 0x80u) != 0 ? 4u : 0u);
     }
-    if (!td_cursor_skip(&d->c, header_rest)) {
+    uint16_t seq_ctl;                        /* sequence number(12) | fragment number(4), little-endian */
+    if (!td_cursor_skip(&d->c, 20u) || !td_cursor_get_u16_le(&d->c, &seq_ctl) ||
+        !td_cursor_skip(&d->c, header_rest)) {
         return short_header(d);
+    }
+    // A fragmented MSDU (802.11-2020 §10.5): only the first fragment starts with the LLC header, and fragments
+    // are not reassembled here, as IP fragments are not. A later one's bytes must not be read as headers.
+    if ((seq_ctl & 0x000fu) != 0 || (fc1 & 0x04u) != 0) {
+        return done(d, TD_DECODE_IP_FRAGMENT);
     }
     return step_llc(d);
 }

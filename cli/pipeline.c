@@ -205,7 +205,7 @@ static void finish_servers(struct td_engine *run, const char *path)
     td_server_table_clear(run->servers);
 }
 
-void td_engine_count_decode(struct td_input_summary *in, enum td_decode_result r)
+static void count_decode(struct td_input_summary *in, enum td_decode_result r)
 {
     switch (r) {
     case TD_DECODE_TCP:
@@ -262,21 +262,26 @@ void td_engine_begin_input(struct td_engine *e, const char *name)
     td_report_set_input_name(e->report, name);
 }
 
-void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
+void td_engine_count_frame(struct td_input_summary *in, const struct td_frame *frame, enum td_decode_result r,
+                           uint32_t *unknown_linktype)
 {
-    struct td_input_summary *in = &e->in;
     if (in->frames == 0) {
         in->first_ts_ns = frame->ts_ns;
     }
     in->frames++;
     in->bytes += frame->caplen;
     in->last_ts_ns = frame->ts_ns;
+    count_decode(in, r);
+    if (r == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
+        *unknown_linktype = frame->linktype;
+    }
+}
+
+void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
+{
     struct td_segment seg;
     enum td_decode_result dr = td_decode_frame(frame->linktype, frame->data, frame->caplen, &seg);
-    td_engine_count_decode(in, dr);
-    if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
-        e->unknown_linktype = frame->linktype;
-    }
+    td_engine_count_frame(&e->in, frame, dr, &e->unknown_linktype);
     // UDP datagrams too: a failed DTLS handshake gets its evidence file like a TLS one.
     bool flow_frame = dr == TD_DECODE_TCP || dr == TD_DECODE_UDP;
     if (e->opts->evidence != NULL && flow_frame) {

@@ -42,8 +42,10 @@ struct conn {
  * caller's on_open and on_close. */
 struct td_flow_callbacks td_engine_callbacks(void *ctx, void *(*on_open)(void *ctx, const struct td_flow_info *info),
                                              void (*on_close)(void *ctx, void *user, const struct td_flow_info *info));
-/* td_engine_count_decode counts one frame's decode result in the input summary. */
-void td_engine_count_decode(struct td_input_summary *in, enum td_decode_result r);
+/* td_engine_count_frame counts one frame and its decode result in the input summary; *unknown_linktype gets the
+ * link type of the input's first frame the decoder did not know. */
+void td_engine_count_frame(struct td_input_summary *in, const struct td_frame *frame, enum td_decode_result r,
+                           uint32_t *unknown_linktype);
 /* td_engine_feed gives a decoded frame to a flow table (nothing for frames that carry no transport we follow). */
 void td_engine_feed(struct td_flow_table *flows, enum td_decode_result r, const struct td_segment *seg,
                     const struct td_frame *frame);

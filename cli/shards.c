@@ -164,17 +164,7 @@ static void worker_frame(struct worker *w, const struct td_frame *frame)
     struct td_segment seg;
     enum td_decode_result dr = td_decode_frame(frame->linktype, frame->data, frame->caplen, &seg);
     if (w->index == 0) {
-        struct td_input_summary *in = &w->in;
-        if (in->frames == 0) {
-            in->first_ts_ns = frame->ts_ns;
-        }
-        in->frames++;
-        in->bytes += frame->caplen;
-        in->last_ts_ns = frame->ts_ns;
-        td_engine_count_decode(in, dr);
-        if (dr == TD_DECODE_UNKNOWN_LINK && in->unknown_link == 1) {
-            w->unknown_linktype = frame->linktype;
-        }
+        td_engine_count_frame(&w->in, frame, dr, &w->unknown_linktype);
     }
     td_engine_feed(w->flows, dr, &seg, frame);
 }

@@ -195,9 +195,33 @@ static bool add_range(struct pending_msg *m, uint32_t lo, uint32_t hi)
     return true;
 }
 
+/* dir_buf_bytes: what the message buffers of a direction hold, kept spare ones included. */
+static size_t dir_buf_bytes(const struct dtls_dir *dd)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < DTLS_MAX_PENDING; i++) {
+        n += dd->pending[i].buf_cap;
+    }
+    return n;
+}
+
+static void free_spare_bufs(struct dtls_dir *dd)
+{
+    for (uint32_t i = 0; i < DTLS_MAX_PENDING; i++) {
+        struct pending_msg *m = &dd->pending[i];
+        if (!m->used) {
+            free(m->buf);
+            m->buf = NULL;
+            m->buf_cap = 0;
+        }
+    }
+}
+
 /* msg_grow makes room for need_len bytes (need_len <= msg_len <= max_hs_msg_bytes): the buffer grows with the
- * bytes that arrived, never straight to the peer's claim. */
-static bool msg_grow(struct pending_msg *m, size_t need_len)
+ * bytes that arrived, never straight to the peer's claim. A fragment_offset is a claim too (one byte at the end
+ * of a 1 MB message needs the whole buffer), so all the buffers of a direction together stay within budget
+ * (max_hs_msg_bytes, as a TCP direction's handshake message: docs/SECURITY.md "Worst case"). */
+static bool msg_grow(struct dtls_dir *dd, struct pending_msg *m, size_t need_len, size_t budget)
 {
     if (m->buf_cap >= need_len) {
         return true;
@@ -209,6 +233,15 @@ static bool msg_grow(struct pending_msg *m, size_t need_len)
     if (cap > m->msg_len) {
         cap = m->msg_len;
     }
+    size_t others = dir_buf_bytes(dd) - m->buf_cap;
+    if (others + cap > budget) {
+        free_spare_bufs(dd);
+        others = dir_buf_bytes(dd) - m->buf_cap;
+        cap = need_len;
+    }
+    if (others + cap > budget) {
+        return false;
+    }
     uint8_t *p = realloc(m->buf, cap);
     if (p == NULL) {
         return false;
@@ -216,6 +249,14 @@ static bool msg_grow(struct pending_msg *m, size_t need_len)
     m->buf = p;
     m->buf_cap = cap;
     return true;
+}
+
+/* seq_before: message_seq s comes before n. message_seq is a 16-bit counter (RFC 6347 §4.2.2): compared as
+ * serial numbers (RFC 1982 §3.2), so that 65535 stays before 0 when a hostile or long-lived peer wraps it. */
+static bool seq_before(uint16_t s, uint16_t n)
+{
+    uint16_t d = (uint16_t)(n - s);
+    return d != 0 && d < 0x8000u;
 }
 
 static struct pending_msg *find_pending(struct dtls_dir *dd, uint16_t seq)
@@ -260,7 +301,7 @@ static bool is_resent_delivered(const struct dtls_dir *dd, const struct fragment
 /* is_resent: the fragment brings nothing new (pass 1: no state changes). */
 static bool is_resent(struct dtls_dir *dd, const struct fragment *f)
 {
-    if (dd->seq_known && f->seq < dd->next_seq) {
+    if (dd->seq_known && seq_before(f->seq, dd->next_seq)) {
         return is_resent_delivered(dd, f);
     }
     const struct pending_msg *m = find_pending(dd, f->seq);
@@ -364,7 +405,7 @@ static void take_fragment(struct td_tls_conn *c, int dir, const struct fragment 
         dd->seq_known = true;
         dd->next_seq = f->seq;
     }
-    if (f->seq < dd->next_seq) {
+    if (seq_before(f->seq, dd->next_seq)) {
         if (is_resent_delivered(dd, f)) {
             count_resent(c, dir);
             return;
@@ -373,7 +414,7 @@ static void take_fragment(struct td_tls_conn *c, int dir, const struct fragment 
         drop_pending(c, dir, ev);
         dd->next_seq = f->seq;
         dd->ccs_seen = false;
-    } else if ((uint32_t)(f->seq - dd->next_seq) >= DTLS_SEQ_WINDOW) {
+    } else if ((uint16_t)(f->seq - dd->next_seq) >= DTLS_SEQ_WINDOW) {
         drop_pending(c, dir, ev);
         dd->next_seq = f->seq;
     }
@@ -403,7 +444,8 @@ static void take_fragment(struct td_tls_conn *c, int dir, const struct fragment 
     }
     if (f->len > 0 && !m->too_large) {
         struct td_cursor data = f->data;
-        if (!msg_grow(m, (size_t)f->off + f->len) || !td_cursor_copy(&data, &m->buf[f->off], f->len)) {
+        if (!msg_grow(dd, m, (size_t)f->off + f->len, c->limits.max_hs_msg_bytes) ||
+            !td_cursor_copy(&data, &m->buf[f->off], f->len)) {
             td_tls_conn_anomaly(c, dir, TD_ANOM_REASM_CAP, ev);
             m->given_up = true;
             return;
@@ -733,7 +775,9 @@ void td_dtls_finish(struct td_tls_conn *c, struct td_evidence ev)
             struct pending_msg *lowest = NULL;
             for (uint32_t i = 0; i < DTLS_MAX_PENDING; i++) {
                 struct pending_msg *m = &dd->pending[i];
-                if (m->used && (lowest == NULL || m->seq < lowest->seq)) {
+                /* serial order from the next expected message_seq (pending ones are never before it) */
+                if (m->used && (lowest == NULL || (uint16_t)(m->seq - dd->next_seq) <
+                                                      (uint16_t)(lowest->seq - dd->next_seq))) {
                     lowest = m;
                 }
             }

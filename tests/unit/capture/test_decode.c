@@ -1275,6 +1275,13 @@ static void test_ieee802_11(void)
     CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "d4 00 0000 00000000000a", &s), TD_DECODE_NOT_IP);
     // Cut inside the MAC header.
     CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "08 01 3a01 00000000000a", &s), TD_DECODE_TRUNCATED);
+    // Fragments of an MSDU (802.11-2020 §10.5, sequence control = sequence number(12) | fragment number(4),
+    // little-endian): only the first holds the LLC header and nothing is reassembled. A later fragment's bytes
+    // are the middle of a packet, however much they look like LLC + IP; a first one with More Fragments is cut.
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "08 01 3a01 00000000000a 00000000000b 00000000000c 1100 " SNAP_IPV4
+                               IPV4_TCP, &s), TD_DECODE_IP_FRAGMENT);
+    CU_ASSERT_EQUAL(decode_hex(LT_IEEE802_11, "08 05 3a01 " WLAN_ADDRS SNAP_IPV4 IPV4_TCP, &s),
+                    TD_DECODE_IP_FRAGMENT);
     // Radiotap: version 0, pad, length 12 (little-endian), present flags, 4 bytes of fields, then 802.11.
     expect_v4(decode_hex(LT_RADIOTAP, "00 00 0c00 02000000 10000000 08 01 3a01 " WLAN_ADDRS SNAP_IPV4 IPV4_TCP, &s),
               &s, 44);

@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's allocator interface (compiler-rt sanitizer/allocator_interface.h, not installed with gcc 12). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
+
 #include "../../../capture/decode.h"
 #include "../../../capture/flow.h"
 #include "../../../dissect/fields.h"
@@ -570,6 +577,60 @@ static void test_giant_message_length(void)
     td_tls_conn_free(c);
 }
 
+/* Heap bytes in use, to see what a peer's claims cost (ASan's allocator when it replaces malloc). */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+/* Eight 1-byte fragments, each the last byte of its own 1,000,000-byte Certificate (message_seq 0..7): what they
+ * hold in memory while gathered stays within one max_hs_msg_bytes per direction (docs/SECURITY.md "Worst case":
+ * 2 x max_hs_msg_bytes per connection), not eight times it; the messages past it are given up. */
+static void test_fragment_offsets_do_not_buy_memory(void)
+{
+    struct td_tls_conn *c = known_dtls();
+    size_t before = heap_in_use();
+    for (unsigned seq = 0; seq < 8; seq++) {
+        const uint8_t last = 0x42;
+        struct buf frag = {.len = 0}, dg = {.len = 0};
+        put_fragment(&frag, 11, 1000000, seq, 999999, 1, NULL);
+        put_bytes(&frag, &last, 1);
+        put_record(&dg, CT_HS, 0xfefd, 0, seq, frag.b, frag.len);
+        feed(c, S2C, &dg, (uint64_t)seq + 2);
+    }
+    size_t grown = heap_in_use() - before;
+    CU_ASSERT(grown <= (size_t)limits()->max_hs_msg_bytes + 64u * 1024u);
+    td_tls_conn_finish(c, 10, 10000);
+    const struct td_tls_facts *f = td_tls_conn_facts(c);
+    CU_ASSERT(count_anomaly(f, TD_ANOM_REASM_CAP) >= 1);
+    CU_ASSERT_PTR_NULL(f->server_certs);
+    td_tls_conn_free(c);
+}
+
+/* message_seq is a 16-bit counter: the ClientHello with message_seq 65535 sent again after it was handed over
+ * (the next expected message_seq wrapped to 0) is a retransmission, not a new handshake. */
+static void test_message_seq_wrap(void)
+{
+    struct td_tls_conn *c = td_tls_conn_new(limits());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    struct buf m, dg = {.len = 0};
+    client_hello(&m, 0x35, 0, false);
+    put_hs_record(&dg, 0xfefd, 0, 1, 65535, &m);
+    feed(c, C2S, &dg, 1);
+    feed(c, C2S, &dg, 2);
+    td_tls_conn_finish(c, 2, 2000);
+    const struct td_tls_facts *f = td_tls_conn_facts(c);
+    CU_ASSERT_EQUAL(f->client_hellos_seen, 1);
+    CU_ASSERT_EQUAL(f->dtls_retransmitted[TD_ROLE_CLIENT], 1);
+    CU_ASSERT_EQUAL(f->num_anomalies, 0);
+    td_tls_conn_free(c);
+}
+
 static void test_zero_length_fragment(void)
 {
     struct td_tls_conn *c = known_dtls();
@@ -724,6 +785,8 @@ static CU_TestInfo tests[] = {
     {"hostile: fragment beyond the message length", test_fragment_beyond_message},
     {"hostile: giant message length", test_giant_message_length},
     {"hostile: zero-length fragment", test_zero_length_fragment},
+    {"hostile: fragment offsets do not buy memory", test_fragment_offsets_do_not_buy_memory},
+    {"hostile: message_seq wrap-around", test_message_seq_wrap},
     {"hostile: fragment and record past their container", test_fragment_past_record},
     {"datagrams that are no DTLS", test_not_dtls},
     {"records per datagram cap", test_records_per_datagram_cap},
