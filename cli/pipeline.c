@@ -235,6 +235,13 @@ static void count_decode(struct td_input_summary *in, enum td_decode_result r)
     }
 }
 
+/* Whether inputs (files, or live with --threads) are read by shards: --evidence needs every frame in one place,
+ * so it keeps one thread. */
+static bool sharded(const struct td_pipeline_options *opts)
+{
+    return opts->threads > 1 && opts->evidence == NULL;
+}
+
 struct td_engine *td_engine_new(const struct td_pipeline_options *opts, struct td_report *report, FILE *errs)
 {
     struct td_engine *e = calloc(1, sizeof(*e));
@@ -246,7 +253,8 @@ struct td_engine *td_engine_new(const struct td_pipeline_options *opts, struct t
     e->errs = errs;
     struct td_flow_callbacks cb = td_engine_callbacks(e, on_open, on_close);
     e->servers = td_server_table_new(TD_PIPELINE_MAX_SERVERS);
-    e->flows = e->servers != NULL ? td_flow_table_new(&opts->limits, &cb, opts->classify) : NULL;
+    // With shards this table sees no frame: an nDPI module for it would only cost its start-up (tens of ms).
+    e->flows = e->servers != NULL ? td_flow_table_new(&opts->limits, &cb, opts->classify && !sharded(opts)) : NULL;
     if (e->flows == NULL) {
         td_server_table_free(e->servers);
         free(e);
@@ -348,12 +356,6 @@ const struct td_input_summary *td_engine_input(const struct td_engine *e)
 uint64_t td_engine_active_flows(const struct td_engine *e)
 {
     return td_flow_table_active(e->flows);
-}
-
-/* Whether files are read by shards: --evidence needs every frame in one place, so it keeps one thread. */
-static bool sharded(const struct td_pipeline_options *opts)
-{
-    return opts->threads > 1 && opts->evidence == NULL;
 }
 
 const struct td_flow_stats *td_engine_flow_stats(const struct td_engine *e)
