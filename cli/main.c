@@ -62,7 +62,7 @@ static void usage(FILE *out)
             "Live options (tlsdiag live; events go to stdout unless --events FILE; stop with SIGINT or SIGTERM,\n"
             "SIGHUP reopens the --events file after log rotation):\n"
             "  -i, --interface IFACE    capture on IFACE (default: any)\n"
-            "  -f, --filter BPF         capture filter (default: tcp)\n"
+            "  -f, --filter BPF         capture filter (default: tcp; DTLS needs udp too: 'tcp or udp port 443')\n"
             "      --snaplen N          bytes kept per packet (default %u)\n"
             "      --buffer-size MB     kernel capture buffer (default %u)\n"
             "      --promisc            put the interface in promiscuous mode (a span port needs it)\n"
