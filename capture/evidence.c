@@ -49,10 +49,11 @@ struct endpoint {
     uint16_t port;
 };
 
-/* The 5-tuple with its endpoints in a fixed order (lo < hi), so both directions give the same key.
- * The protocol is always TCP. */
+/* The 5-tuple with its endpoints in a fixed order (lo < hi), so both directions give the same key; a TCP
+ * connection and a UDP (DTLS) flow between the same ports are different keys. */
 struct key {
     struct endpoint lo, hi;
+    uint8_t transport; /* TD_TRANSPORT_TCP or TD_TRANSPORT_UDP */
 };
 
 enum fill {
@@ -101,11 +102,12 @@ static int endpoint_cmp(const struct endpoint *a, const struct endpoint *b)
     return 0;
 }
 
-static struct key make_key(const struct td_addr *a, uint16_t a_port, const struct td_addr *b, uint16_t b_port)
+static struct key make_key(const struct td_addr *a, uint16_t a_port, const struct td_addr *b, uint16_t b_port,
+                           uint8_t transport)
 {
     struct endpoint x = {*a, a_port};
     struct endpoint y = {*b, b_port};
-    struct key k;
+    struct key k = {.transport = transport};
     bool x_first = endpoint_cmp(&x, &y) <= 0;
     k.lo = x_first ? x : y;
     k.hi = x_first ? y : x;
@@ -114,7 +116,7 @@ static struct key make_key(const struct td_addr *a, uint16_t a_port, const struc
 
 static bool key_equal(const struct key *a, const struct key *b)
 {
-    return endpoint_cmp(&a->lo, &b->lo) == 0 && endpoint_cmp(&a->hi, &b->hi) == 0;
+    return a->transport == b->transport && endpoint_cmp(&a->lo, &b->lo) == 0 && endpoint_cmp(&a->hi, &b->hi) == 0;
 }
 
 /* mix64 is the splitmix64 finaliser: every input bit affects every output bit. */
@@ -143,7 +145,7 @@ static uint64_t hash_endpoint(uint64_t h, const struct endpoint *e)
 
 static uint64_t key_hash(const struct td_evidence *ev, const struct key *k)
 {
-    return hash_endpoint(hash_endpoint(ev->seed, &k->lo), &k->hi);
+    return hash_endpoint(hash_endpoint(ev->seed ^ k->transport, &k->lo), &k->hi);
 }
 
 static size_t bucket_of(const struct td_evidence *ev, uint64_t hash)
@@ -376,9 +378,10 @@ const struct td_evidence_stats *td_evidence_stats(const struct td_evidence *ev) 
 
 /* ---- public: frames in ---- */
 
-void td_evidence_packet(struct td_evidence *ev, const struct td_frame *frame, const struct td_segment *seg)
+void td_evidence_packet(struct td_evidence *ev, const struct td_frame *frame, const struct td_segment *seg,
+                        uint8_t transport)
 {
-    struct key k = make_key(&seg->src, seg->sport, &seg->dst, seg->dport);
+    struct key k = make_key(&seg->src, seg->sport, &seg->dst, seg->dport, transport);
     uint64_t hash = key_hash(ev, &k);
     struct entry *e = entry_find(ev, hash, &k);
     if (e == NULL) {
@@ -670,7 +673,7 @@ TD_MUST_USE enum td_err td_evidence_close(struct td_evidence *ev, const struct t
     if (path_out != NULL && path_len > 0) {
         path_out[0] = '\0';
     }
-    struct key k = make_key(&info->client, info->client_port, &info->server, info->server_port);
+    struct key k = make_key(&info->client, info->client_port, &info->server, info->server_port, info->transport);
     struct entry *e = entry_find(ev, key_hash(ev, &k), &k);
     struct packet *mine = e != NULL ? take_flow(ev, e, info) : NULL;
     if (!keep) {

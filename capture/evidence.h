@@ -5,7 +5,7 @@
  * Specifications: pcap-savefile(5), pcap-linktype(7).
  *
  * Call order (the driver's loop, per input):
- *   for each frame decoded as TCP:  td_evidence_packet(ev, frame, seg);   (BEFORE the flow table sees it)
+ *   for each frame decoded as TCP or UDP: td_evidence_packet(ev, frame, seg, transport); (BEFORE the flow table)
  *                                   td_flow_table_add(table, seg, ...);   (its on_close calls td_evidence_close)
  *                                   td_evidence_expire(ev, frame->ts_ns); (AFTER td_flow_table_add)
  *   at the end of the input:        td_flow_table_flush(table);           (closes the rest: td_evidence_close)
@@ -77,8 +77,10 @@ TD_MUST_USE enum td_err td_evidence_new(const struct td_evidence_options *o, str
  * entry of seg's 5-tuple (both directions share one entry), creating the entry if needed. A frame over a
  * per-flow cap or over max_total_bytes is counted, not stored; once an entry has refused a frame it
  * refuses the rest until a close takes its frames (so what is written is a gap-free prefix). Frames must
- * come in frame order. seg must be frame's decoded segment; neither pointer is kept. */
-void td_evidence_packet(struct td_evidence *ev, const struct td_frame *frame, const struct td_segment *seg);
+ * come in frame order. seg must be frame's decoded segment (transport: TD_TRANSPORT_TCP or TD_TRANSPORT_UDP, as
+ * the decoder said); neither pointer is kept. */
+void td_evidence_packet(struct td_evidence *ev, const struct td_frame *frame, const struct td_segment *seg,
+                        uint8_t transport);
 
 /* td_evidence_close: the flow `info` ended (call it from the flow table's on_close). The entry's frames
  * numbered info->first_frame..info->last_frame belong to it; frames before first_frame are stale

@@ -293,7 +293,7 @@ void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
     // UDP datagrams too: a failed DTLS handshake gets its evidence file like a TLS one.
     bool flow_frame = dr == TD_DECODE_TCP || dr == TD_DECODE_UDP;
     if (e->opts->evidence != NULL && flow_frame) {
-        td_evidence_packet(e->opts->evidence, frame, &seg);
+        td_evidence_packet(e->opts->evidence, frame, &seg, dr == TD_DECODE_UDP ? TD_TRANSPORT_UDP : TD_TRANSPORT_TCP);
     }
     td_engine_feed(e->flows, dr, &seg, frame);
     if (e->opts->evidence != NULL && flow_frame) {

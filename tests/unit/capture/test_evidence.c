@@ -65,7 +65,7 @@ static void feed(struct td_evidence *ev, const struct sample *s, size_t i, uint6
     struct td_frame f = s->frame[i];
     f.frame = number;
     f.ts_ns += shift_ns;
-    td_evidence_packet(ev, &f, &s->seg[i]);
+    td_evidence_packet(ev, &f, &s->seg[i], TD_TRANSPORT_TCP);
 }
 
 /* ---- temporary directories ---- */
@@ -191,7 +191,7 @@ static void run_pipeline(struct pipeline *pl, const struct sample *s)
     struct td_flow_table *t = td_flow_table_new(&limits, &cb, false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     for (size_t i = 0; i < s->num; i++) {
-        td_evidence_packet(pl->ev, &s->frame[i], &s->seg[i]);
+        td_evidence_packet(pl->ev, &s->frame[i], &s->seg[i], TD_TRANSPORT_TCP);
         td_flow_table_add(t, &s->seg[i], s->frame[i].frame, s->frame[i].ts_ns);
         td_evidence_expire(pl->ev, s->frame[i].ts_ns);
     }
@@ -283,7 +283,7 @@ static void test_keep_false_writes_nothing(void)
 /* A closed flow given to td_evidence_close by hand. */
 static struct td_flow_info info_of(const struct sample *s, uint64_t first, uint64_t last)
 {
-    struct td_flow_info info = {.id = first, .first_frame = first, .last_frame = last};
+    struct td_flow_info info = {.id = first, .first_frame = first, .last_frame = last, .transport = TD_TRANSPORT_TCP};
     info.client = s->seg[0].src; // frame 1 is the client's SYN in every sample used here
     info.server = s->seg[0].dst;
     info.client_port = s->seg[0].sport;
@@ -518,7 +518,7 @@ static void test_linktypes_and_names(void)
     struct td_frame f = s.frame[1];
     f.frame = 2;
     f.linktype = 113; // LINUX_SLL: a second interface of a pcapng
-    td_evidence_packet(ev, &f, &s.seg[1]);
+    td_evidence_packet(ev, &f, &s.seg[1], TD_TRANSPORT_TCP);
     feed(ev, &s, 2, 3, 0);
     struct td_flow_info info = info_of(&s, 1, 3);
     close_keep(ev, &info, "mixed.pcapng", path, sizeof(path));
@@ -561,9 +561,9 @@ static void test_linktypes_and_names(void)
     /* Before 1970 (1969-12-31 23:59:58.5; a corpus pcapng has such times): the fraction must stay in
      * [0, 1e9). libpcap reads the seconds back signed; Wireshark shows them unsigned (pcap's limit). */
     raw.ts_ns = -1500000000ll;
-    td_evidence_packet(ev, &raw, &seg);
-    struct td_flow_info i6 = {.first_frame = 42, .last_frame = 42, .client = seg.src, .server = seg.dst,
-                              .client_port = seg.sport, .server_port = seg.dport};
+    td_evidence_packet(ev, &raw, &seg, TD_TRANSPORT_TCP);
+    struct td_flow_info i6 = {.first_frame = 42, .last_frame = 42, .transport = TD_TRANSPORT_TCP,
+                              .client = seg.src, .server = seg.dst, .client_port = seg.sport, .server_port = seg.dport};
     close_keep(ev, &i6, "/captures/site 1/trace.pcapng.gz", path, sizeof(path));
     char want[256];
     snprintf(want, sizeof(want), "%s/trace-42-2001-db8--1.%u-2001-db8--2.%u.pcap", dir, seg.sport, seg.dport);
@@ -578,13 +578,13 @@ static void test_linktypes_and_names(void)
     pcap_close(p);
 
     /* The stem: no directory, no extension, unsafe characters replaced, never hidden; live: the interface. */
-    td_evidence_packet(ev, &raw, &seg);
+    td_evidence_packet(ev, &raw, &seg, TD_TRANSPORT_TCP);
     close_keep(ev, &i6, ".hidden name?.cap", path, sizeof(path));
     CU_ASSERT(strstr(path, "/_hidden_name_-42-") != NULL);
-    td_evidence_packet(ev, &raw, &seg);
+    td_evidence_packet(ev, &raw, &seg, TD_TRANSPORT_TCP);
     close_keep(ev, &i6, "eth0", path, sizeof(path));
     CU_ASSERT(strstr(path, "/eth0-42-") != NULL);
-    td_evidence_packet(ev, &raw, &seg);
+    td_evidence_packet(ev, &raw, &seg, TD_TRANSPORT_TCP);
     close_keep(ev, &i6, NULL, path, sizeof(path));
     CU_ASSERT(strstr(path, "/capture-42-") != NULL);
     CU_ASSERT_EQUAL(list_dir(dir, NULL, 0), 5);
@@ -653,6 +653,34 @@ static void test_dir_errors(void)
     td_evidence_free(NULL);
 }
 
+/* A TCP connection and a UDP (DTLS) flow between the same ports at the same time: each pcap holds its own frames
+ * only. Frames 1, 3, 5 go in as TCP, 2, 4, 6 as UDP (the bytes do not matter to the collector). */
+static void test_tcp_and_udp_on_one_tuple(void)
+{
+    struct sample s;
+    sample_load(&s, "reset-after-client-hello.pcap");
+    char dir[64];
+    make_dir(dir, sizeof(dir));
+    char path[TD_EVIDENCE_PATH_LEN];
+    struct td_evidence *ev = new_ev(dir, (struct td_evidence_options){0});
+    for (uint64_t n = 1; n <= 6; n++) {
+        struct td_frame f = s.frame[0];
+        f.frame = n;
+        td_evidence_packet(ev, &f, &s.seg[0], n % 2 == 1 ? TD_TRANSPORT_TCP : TD_TRANSPORT_UDP);
+    }
+    struct td_flow_info tcp = info_of(&s, 1, 5);
+    struct td_flow_info udp = info_of(&s, 2, 6);
+    udp.transport = TD_TRANSPORT_UDP;
+    close_keep(ev, &tcp, "tcp.pcap", path, sizeof(path));
+    CU_ASSERT_EQUAL(td_evidence_stats(ev)->packets_written, 3);
+    close_keep(ev, &udp, "udp.pcap", path, sizeof(path));
+    CU_ASSERT_EQUAL(td_evidence_stats(ev)->packets_written, 6);
+    CU_ASSERT_EQUAL(list_dir(dir, NULL, 0), 2);
+    td_evidence_free(ev);
+    remove_dir(dir);
+    sample_free(&s);
+}
+
 static CU_TestInfo tests[] = {
     {"reset: whole flow, byte-identical", test_reset_whole_flow},
     {"version mismatch: frames 1-9", test_version_mismatch},
@@ -664,6 +692,7 @@ static CU_TestInfo tests[] = {
     {"evict least recently touched", test_evict},
     {"link types and file names", test_linktypes_and_names},
     {"directory errors", test_dir_errors},
+    {"TCP and UDP on one tuple", test_tcp_and_udp_on_one_tuple},
     CU_TEST_INFO_NULL,
 };
 
