@@ -22,7 +22,7 @@ struct td_report_index {
     uint64_t first_frame;
     uint64_t id;
     uint64_t offset;           /* byte offset in the spool */
-    uint64_t length;           /* bytes of its JSON text (indented by 2, as at the top level) */
+    uint64_t length;           /* bytes of its JSON text (compact, one line) */
 };
 
 /* One server aggregate of one input. */

@@ -22,7 +22,7 @@
 void td_json_set(struct td_json_ctx *ctx, json_t *obj, const char *key, json_t *value)
 {
     // json_object_set_new decrefs value and returns -1 on a NULL object, NULL value or bad key.
-    if (value == NULL || json_object_set_new(obj, key, value) != 0) {
+    if (value == NULL || json_object_set_new_nocheck(obj, key, value) != 0) { /* keys are ASCII literals */
         ctx->failures++;
     }
 }
@@ -51,7 +51,7 @@ json_t *td_json_str(const char *s)
         clean = ch >= 0x20 && ch <= 0x7e;
     }
     if (clean) {
-        return json_stringn(s, n);
+        return json_stringn_nocheck(s, n); /* printable ASCII is valid UTF-8 */
     }
     /* The dissector escapes wire strings already; this backstop keeps a stray byte from making
      * json_string fail (it requires UTF-8) or from reaching a terminal. Same \xNN form as dissect/escape.c. */
@@ -69,7 +69,7 @@ json_t *td_json_str(const char *s)
         (void)snprintf(buf + o, 5, "\\x%02x", ch);
         o += 4;
     }
-    json_t *j = json_stringn(buf, o);
+    json_t *j = json_stringn_nocheck(buf, o);
     free(buf);
     return j;
 }
@@ -83,14 +83,35 @@ const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len)
         nsec += 1000000000;
         sec -= 1;
     }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+    /* Timestamps of one connection mostly share their second: gmtime_r and the date's formatting are done
+     * once per second per thread, the nanoseconds by hand (a report formats millions of times). */
+    static _Thread_local int64_t cached_sec = INT64_MIN;
+    static _Thread_local char cached_prefix[24]; /* "YYYY-MM-DDTHH:MM:SS" */
+    if (sec != cached_sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+            return NULL;
+        }
+        int n = snprintf(cached_prefix, sizeof(cached_prefix), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (n != 19) {
+            return NULL;
+        }
+        cached_sec = sec;
+    }
+    if (buf_len < 31) { /* 19 + '.' + 9 digits + 'Z' + NUL */
         return NULL;
     }
-    int n = snprintf(buf, buf_len, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRId64 "Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nsec);
-    return n > 0 && (size_t)n < buf_len ? buf : NULL;
+    memcpy(buf, cached_prefix, 19);
+    buf[19] = '.';
+    for (int i = 28; i >= 20; i--) {
+        buf[i] = (char)('0' + nsec % 10);
+        nsec /= 10;
+    }
+    buf[29] = 'Z';
+    buf[30] = '\0';
+    return buf;
 }
 
 /* Certificate validity times are whole seconds: "2013-11-03T07:45:43Z". */
@@ -111,7 +132,7 @@ static json_t *time_ns(int64_t ts_ns)
 {
     char buf[48];
     const char *s = td_json_time(ts_ns, buf, sizeof(buf));
-    return s != NULL ? json_string(s) : json_null();
+    return s != NULL ? json_stringn_nocheck(s, 30) : json_null();
 }
 
 static json_t *boolean(bool b)
@@ -119,18 +140,19 @@ static json_t *boolean(bool b)
     return json_boolean(b);
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
 static json_t *code16(uint16_t v)
 {
-    char buf[8];
-    (void)snprintf(buf, sizeof(buf), "0x%04x", v);
-    return json_string(buf);
+    char buf[6] = {'0', 'x', hex_digits[v >> 12], hex_digits[(v >> 8) & 15u], hex_digits[(v >> 4) & 15u],
+                   hex_digits[v & 15u]};
+    return json_stringn_nocheck(buf, sizeof(buf));
 }
 
 static json_t *code8(unsigned v)
 {
-    char buf[8];
-    (void)snprintf(buf, sizeof(buf), "0x%02x", v & 0xffu);
-    return json_string(buf);
+    char buf[4] = {'0', 'x', hex_digits[(v >> 4) & 15u], hex_digits[v & 15u]};
+    return json_stringn_nocheck(buf, sizeof(buf));
 }
 
 static const char *role_name(uint8_t role)

@@ -6,6 +6,7 @@
 
 #include "events.h"
 #include "filter.h"
+#include "json_arena.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,13 +16,11 @@
 #include <unistd.h>
 
 /* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as
- * "12.345" rather than the 17-digit binary expansion. */
+ * "12.345" rather than the 17-digit binary expansion. The small top-level parts are indented; each connection
+ * is one compact line of the "connections" array (a third of the bytes, grep- and diff-friendly, and jq
+ * reads either). */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
-/* A connection sits at depth 2 of the report (root, "connections"): its text is indented by 4 spaces, and
- * ends in its closing brace at that indentation. */
-#define CONN_INDENT 4u
-#define CONN_CLOSE "\n    }"
-#define CONN_CLOSE_LEN 6u
+#define CONN_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 /* A connection converted to its report text, on whatever thread called td_report_prepare: the JSON object
  * without "findings" and "evidence" (known only once the rules ran), dumped and freed. The end of the
@@ -46,6 +45,7 @@ static void write_event(struct td_report *r, json_t *event);
 
 struct td_report *td_report_new(const struct td_report_options *opts)
 {
+    td_json_arena_install(); /* before any worker thread builds JSON */
     struct td_report *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return NULL;
@@ -208,29 +208,14 @@ static bool dump_to(struct td_text *t, json_t *json, size_t flags)
     return json_dump_callback(json, text_append, t, flags) == 0;
 }
 
-/* append_indented appends len bytes of text to t with `indent` spaces after every newline. */
-static bool append_indented(struct td_text *t, const char *text, size_t len, size_t indent)
-{
-    static const char spaces[] = "                ";
-    bool ok = indent < sizeof(spaces);
-    while (ok && len > 0) {
-        const char *nl = memchr(text, '\n', len);
-        size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
-        ok = text_append(text, n, t) == 0 && (nl == NULL || text_append(spaces, indent, t) == 0);
-        text += n;
-        len -= n;
-    }
-    return ok;
-}
-
-/* append_member appends `,\n      "key": <value>` to t: a member of a connection inside the array. */
+/* append_member appends `,"key":<value>` to t: a member spliced into a connection's compact text. */
 static bool append_member(struct td_text *t, struct td_text *scratch, const char *key, json_t *value)
 {
-    if (value == NULL || !dump_to(scratch, value, DUMP_FLAGS | JSON_ENCODE_ANY)) {
+    if (value == NULL || !dump_to(scratch, value, CONN_DUMP_FLAGS | JSON_ENCODE_ANY)) {
         return false;
     }
-    return text_append(",\n      \"", 9, t) == 0 && text_append(key, strlen(key), t) == 0 &&
-           text_append("\": ", 3, t) == 0 && append_indented(t, scratch->data, scratch->len, CONN_INDENT + 2);
+    return text_append(",\"", 2, t) == 0 && text_append(key, strlen(key), t) == 0 &&
+           text_append("\":", 2, t) == 0 && text_append(scratch->data, scratch->len, t) == 0;
 }
 
 /* splice_connection makes the connection's full text in r->text: the prepared body, then "findings" and
@@ -240,10 +225,9 @@ static bool splice_connection(struct td_report *r, const struct td_report_pendin
     const struct td_text *body = &p->prep->text;
     r->text.len = 0;
     json_t *evidence = td_json_str(p->evidence);
-    bool ok = text_append(body->data, body->len - CONN_CLOSE_LEN, &r->text) == 0 &&
+    bool ok = text_append(body->data, body->len - 1, &r->text) == 0 &&
               append_member(&r->text, &r->scratch, "findings", p->findings) &&
-              append_member(&r->text, &r->scratch, "evidence", evidence) &&
-              text_append(CONN_CLOSE, CONN_CLOSE_LEN, &r->text) == 0;
+              append_member(&r->text, &r->scratch, "evidence", evidence) && text_append("}", 1, &r->text) == 0;
     json_decref(evidence);
     return ok;
 }
@@ -366,15 +350,14 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
     if (p == NULL) {
         return NULL;
     }
+    td_json_arena_begin();
     json_t *json = td_json_connection(&p->ctx, input_index, info, facts);
-    struct td_text flat = {0};
-    /* Indented here, on the worker, to sit in the report's "connections" array: the end of the run then only
-     * copies it. */
-    p->ok = json != NULL && dump_to(&flat, json, DUMP_FLAGS) &&
-            append_indented(&p->text, flat.data, flat.len, CONN_INDENT) && p->text.len >= CONN_CLOSE_LEN &&
-            memcmp(p->text.data + p->text.len - CONN_CLOSE_LEN, CONN_CLOSE, CONN_CLOSE_LEN) == 0;
-    free(flat.data);
+    /* Dumped here, on the worker: the end of the connection only splices "findings" and "evidence" in before
+     * the closing brace, and the end of the run copies the text. */
+    p->ok = json != NULL && dump_to(&p->text, json, CONN_DUMP_FLAGS) && p->text.len > 2 && /* never "{}" */
+            p->text.data[p->text.len - 1] == '}';
     json_decref(json);
+    td_json_arena_end();
     if (!p->ok) {
         p->ctx.failures++;
     }
