@@ -87,6 +87,15 @@ struct td_report {
     int events_errno;
 };
 
+/* --- text (json_write.c) --- */
+
+/* td_text_reserve makes room for more bytes after t->len (doubling); false when out of memory. */
+TD_MUST_USE bool td_text_reserve(struct td_text *t, size_t more);
+/* td_json_write_compact appends v's compact JSON text to t, the same bytes as json_dumps(v, JSON_COMPACT |
+ * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY); false (t unchanged) when out of memory, on NaN or infinity, or
+ * past 64 levels of nesting. */
+TD_MUST_USE bool td_json_write_compact(struct td_text *t, json_t *v);
+
 /* --- checked builders (json.c) --- */
 
 /* td_json_set sets obj[key] = value, stealing value. A NULL value or a failed set counts a failure. */

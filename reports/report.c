@@ -20,7 +20,6 @@
  * is one compact line of the "connections" array (a third of the bytes, grep- and diff-friendly, and jq
  * reads either). */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
-#define CONN_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 /* A connection converted to its report text, on whatever thread called td_report_prepare: the JSON object
  * without "findings" and "evidence" (known only once the rules ran), dumped and freed. The end of the
@@ -181,37 +180,26 @@ static bool filter_match(const struct td_report *r, const struct td_flow_info *i
 static int text_append(const char *buffer, size_t size, void *data)
 {
     struct td_text *t = data;
-    if (size > SIZE_MAX - t->len) {
+    if (!td_text_reserve(t, size)) {
         return -1;
-    }
-    if (t->len + size > t->cap) {
-        size_t cap = t->cap != 0 ? t->cap : 16384;
-        while (cap < t->len + size) {
-            cap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
-        }
-        char *bigger = realloc(t->data, cap);
-        if (bigger == NULL) {
-            return -1;
-        }
-        t->data = bigger;
-        t->cap = cap;
     }
     memcpy(t->data + t->len, buffer, size);
     t->len += size;
     return 0;
 }
 
-/* dump_to renders json into t (emptied first); false on allocation failure. */
-static bool dump_to(struct td_text *t, json_t *json, size_t flags)
+/* dump_compact renders json into t (emptied first) as compact text, jansson's bytes from our faster writer
+ * (json_write.c); false on allocation failure. */
+static bool dump_compact(struct td_text *t, json_t *json)
 {
     t->len = 0;
-    return json_dump_callback(json, text_append, t, flags) == 0;
+    return td_json_write_compact(t, json);
 }
 
 /* append_member appends `,"key":<value>` to t: a member spliced into a connection's compact text. */
 static bool append_member(struct td_text *t, struct td_text *scratch, const char *key, json_t *value)
 {
-    if (value == NULL || !dump_to(scratch, value, CONN_DUMP_FLAGS | JSON_ENCODE_ANY)) {
+    if (value == NULL || !dump_compact(scratch, value)) {
         return false;
     }
     return text_append(",\"", 2, t) == 0 && text_append(key, strlen(key), t) == 0 &&
@@ -287,7 +275,7 @@ static void write_event(struct td_report *r, json_t *event)
     if (r->events_failed) {
         return;
     }
-    if (!dump_to(&r->text, event, JSON_COMPACT | JSON_REAL_PRECISION(15)) || text_append("\n", 1, &r->text) != 0) {
+    if (!dump_compact(&r->text, event) || text_append("\n", 1, &r->text) != 0) {
         r->ctx.failures++;
         return;
     }
@@ -354,7 +342,7 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
     json_t *json = td_json_connection(&p->ctx, input_index, info, facts);
     /* Dumped here, on the worker: the end of the connection only splices "findings" and "evidence" in before
      * the closing brace, and the end of the run copies the text. */
-    p->ok = json != NULL && dump_to(&p->text, json, CONN_DUMP_FLAGS) && p->text.len > 2 && /* never "{}" */
+    p->ok = json != NULL && dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
             p->text.data[p->text.len - 1] == '}';
     json_decref(json);
     td_json_arena_end();

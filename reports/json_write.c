@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* json_write.c: compact JSON text of a jansson value, byte for byte what json_dumps(v, JSON_COMPACT |
+ * JSON_REAL_PRECISION(15)) writes (tests/unit/reports/test_json_write.c holds it to that on every report of the
+ * samples and on edge values), at several times its speed. Why: jansson's encoder hands its output over token
+ * by token through a callback, checks every character as a UTF-8 code point through a function call and prints
+ * integers with snprintf; the report's connections are hundreds of MB of text on a big capture and that encoder
+ * was most of the run's time. jansson still owns the values; only the walk to text is here.
+ * Escaping as jansson without JSON_ENSURE_ASCII/JSON_ESCAPE_SLASH: '"', '\\' and control characters; UTF-8 is
+ * copied as it is (RFC 8259 §7). */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Deeper than any report value (a connection nests 5 levels): a cycle or a runaway tree fails instead. */
+#define MAX_DEPTH 64
+
+bool td_text_reserve(struct td_text *t, size_t more)
+{
+    if (more > SIZE_MAX - t->len) {
+        return false;
+    }
+    if (t->len + more <= t->cap) {
+        return true;
+    }
+    size_t cap = t->cap != 0 ? t->cap : 16384;
+    while (cap < t->len + more) {
+        cap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
+    }
+    char *bigger = realloc(t->data, cap);
+    if (bigger == NULL) {
+        return false;
+    }
+    t->data = bigger;
+    t->cap = cap;
+    return true;
+}
+
+static bool put(struct td_text *t, const char *s, size_t n)
+{
+    if (!td_text_reserve(t, n)) {
+        return false;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    return true;
+}
+
+static bool put_char(struct td_text *t, char c)
+{
+    if (!td_text_reserve(t, 1)) {
+        return false;
+    }
+    t->data[t->len++] = c;
+    return true;
+}
+
+/* Bytes a JSON string must escape: '"', '\\' and 0x00-0x1f. */
+static bool needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+static bool put_string(struct td_text *t, const char *s, size_t n)
+{
+    // Worst case every byte becomes \u00XX: reserved once, then written without further checks.
+    if (n > (SIZE_MAX - 2) / 6 || !td_text_reserve(t, n * 6 + 2)) {
+        return false;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    char *o = t->data + t->len;
+    *o++ = '"';
+    size_t run = 0; /* start of the bytes not yet copied */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!needs_escape(c)) {
+            continue;
+        }
+        memcpy(o, s + run, i - run);
+        o += i - run;
+        run = i + 1;
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15u];
+            break;
+        }
+    }
+    memcpy(o, s + run, n - run);
+    o += n - run;
+    *o++ = '"';
+    t->len = (size_t)(o - t->data);
+    return true;
+}
+
+static bool put_integer(struct td_text *t, json_int_t v)
+{
+    char buf[24];
+    char *end = buf + sizeof(buf);
+    char *p = end;
+    // Through unsigned arithmetic so that the most negative value has a magnitude too.
+    unsigned long long mag = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (v < 0) {
+        *--p = '-';
+    }
+    return put(t, p, (size_t)(end - p));
+}
+
+/* As jansson's dtostr with precision 15: "%.15g", ".0" when it would read as an integer, and the exponent
+ * without '+' or leading zeros. jansson refuses NaN and infinities; so does this. */
+static bool put_real(struct td_text *t, double v)
+{
+    if (!isfinite(v)) {
+        return false;
+    }
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "%.15g", v);
+    if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
+        return false;
+    }
+    char *e = strchr(buf, 'e');
+    if (strchr(buf, '.') == NULL && e == NULL) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    if (e != NULL) {
+        char *start = e + 1;
+        char *digits = start;
+        if (*start == '-') {
+            start++;
+            digits++;
+        } else if (*start == '+') {
+            digits++;
+        }
+        while (*digits == '0' && digits[1] != '\0') {
+            digits++;
+        }
+        if (digits != start) {
+            memmove(start, digits, strlen(digits) + 1);
+            n = (int)strlen(buf);
+        }
+    }
+    return put(t, buf, (size_t)n);
+}
+
+static bool put_value(struct td_text *t, json_t *v, int depth)
+{
+    if (v == NULL || depth > MAX_DEPTH) {
+        return false;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        if (!put_char(t, '{')) {
+            return false;
+        }
+        bool first = true;
+        for (void *it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
+            const char *key = json_object_iter_key(it);
+            if ((!first && !put_char(t, ',')) || !put_string(t, key, strlen(key)) || !put_char(t, ':') ||
+                !put_value(t, json_object_iter_value(it), depth + 1)) {
+                return false;
+            }
+            first = false;
+        }
+        return put_char(t, '}');
+    }
+    case JSON_ARRAY: {
+        if (!put_char(t, '[')) {
+            return false;
+        }
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++) {
+            if ((i > 0 && !put_char(t, ',')) || !put_value(t, json_array_get(v, i), depth + 1)) {
+                return false;
+            }
+        }
+        return put_char(t, ']');
+    }
+    case JSON_STRING:
+        return put_string(t, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return put_integer(t, json_integer_value(v));
+    case JSON_REAL:
+        return put_real(t, json_real_value(v));
+    case JSON_TRUE:
+        return put(t, "true", 4);
+    case JSON_FALSE:
+        return put(t, "false", 5);
+    case JSON_NULL:
+        return put(t, "null", 4);
+    default:
+        return false;
+    }
+}
+
+bool td_json_write_compact(struct td_text *t, json_t *v)
+{
+    size_t mark = t->len;
+    if (put_value(t, v, 0)) {
+        return true;
+    }
+    t->len = mark; /* nothing half-written stays */
+    return false;
+}
