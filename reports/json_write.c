@@ -172,7 +172,8 @@ static bool put_value(struct td_text *t, json_t *v, int depth)
         bool first = true;
         for (void *it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
             const char *key = json_object_iter_key(it);
-            if ((!first && !put_char(t, ',')) || !put_string(t, key, strlen(key)) || !put_char(t, ':') ||
+            if ((!first && !put_char(t, ',')) || !put_string(t, key, json_object_iter_key_len(it)) ||
+                !put_char(t, ':') ||
                 !put_value(t, json_object_iter_value(it), depth + 1)) {
                 return false;
             }
