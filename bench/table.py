@@ -151,21 +151,31 @@ def main():
               med['tlsdiag'] / med['pcapcount'], 100 * med['pcapcount'] / med['tlsdiag'],
               med['tlsdiag'] / med['ndpiReader'], med['tlsdiag'] / med['tshark']))
         w('')
-        mbps = size / 1e6 / med['tlsdiag']
-        pps = packets / med['tlsdiag']
-        share = med['pcapcount'] / med['tlsdiag']
-        rss = rssmax['tlsdiag']
+        # The issue's targets are for one thread ("Targets, one thread, measured in the same run as the
+        # peers"): judged on the --threads 1 row; memory on both rows; the speed-up between them.
+        one = med['tlsdiag-t1']
+        mbps = size / 1e6 / one
+        pps = packets / one
+        share = med['pcapcount'] / one
+        vs_ndpi = med['ndpiReader'] / one
+        vs_tshark = med['tshark'] / one
         if 'bulk' in name:
             targets.append(('%s: >= %d MB/s' % (cap, BULK_MBPS), '%.0f MB/s' % mbps, mbps >= BULK_MBPS))
             targets.append(('%s: >= %d %% of the read loop' % (cap, 100 * BULK_READ_SHARE),
                             '%.1f %%' % (100 * share), share >= BULK_READ_SHARE))
+            targets.append(('%s: >= 2x ndpiReader' % cap, '%.2fx' % vs_ndpi, vs_ndpi >= 2))
+            targets.append(('%s: >= 40x tshark' % cap, '%.1fx' % vs_tshark, vs_tshark >= 40))
         if 'handshake' in name:
             targets.append(('%s: >= 1.5 M packets/s' % cap, '%.3f M packets/s' % (pps / 1e6), pps >= HS_PPS))
+            targets.append(('%s: >= 3x ndpiReader' % cap, '%.2fx' % vs_ndpi, vs_ndpi >= 3))
+            targets.append(('%s: >= 30x tshark' % cap, '%.1fx' % vs_tshark, vs_tshark >= 30))
             speedup = med['tlsdiag-t1'] / med['tlsdiag']
             targets.append(('%s: --threads 2 >= 1.6x --threads 1' % cap, '%.2fx' % speedup, speedup >= 1.6))
-        targets.append(('%s: peak RSS < %d MB' % (cap, RSS_MIB), '%.1f MiB' % rss, rss < RSS_MIB))
+        rss = max(rssmax['tlsdiag'], rssmax['tlsdiag-t1'])
+        targets.append(('%s: peak RSS < %d MB (either thread count)' % (cap, RSS_MIB), '%.1f MiB' % rss,
+                        rss < RSS_MIB))
 
-    w('## Targets (issue 5)')
+    w('## Targets (issue 5; one thread unless said)')
     w('')
     w('| target | measured | |')
     w('| --- | ---: | --- |')
