@@ -14,8 +14,11 @@ struct td_json_ctx {
     size_t failures;
 };
 
+/* Columns of a connection's line in the human summary (summary.c). */
+#define TD_SUMMARY_COLS 7
+
 /* Where one listed connection's JSON lies in the spool file: the report is written sorted by (input, first
- * frame, id) at the end, while connections arrive in the order their flows close. 40 bytes per connection
+ * frame, id) at the end, while connections arrive in the order their flows close. 48 bytes per connection
  * is all the report keeps of it. */
 struct td_report_index {
     uint64_t input;            /* input index */
@@ -23,6 +26,9 @@ struct td_report_index {
     uint64_t id;
     uint64_t offset;           /* byte offset in the spool */
     uint64_t length;           /* bytes of its JSON text (compact, one line) */
+    uint8_t widths[TD_SUMMARY_COLS]; /* its summary line's column widths (capped), so that aligning the summary
+                                      * needs no first pass over the spool */
+    bool summary_line;         /* it has a summary line (a TLS connection) */
 };
 
 /* One server aggregate of one input. */
@@ -140,6 +146,9 @@ const char *td_outcome_name(enum td_outcome o);
 
 /* --- human summary (summary.c) --- */
 
+/* td_summary_row_widths measures the columns of conn's summary line (each capped at 255); false when conn has
+ * no line (not TLS). */
+bool td_summary_row_widths(json_t *conn, uint8_t widths[TD_SUMMARY_COLS]);
 /* td_summary_write prints the summary of the finished report (index already sorted).
  * Returns false when the stream reported a write error. */
 TD_MUST_USE bool td_summary_write(struct td_report *r, json_t *totals, FILE *out);

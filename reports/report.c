@@ -29,6 +29,8 @@ struct td_report_prepared {
     struct td_json_ctx ctx;
     struct td_text text;
     bool ok;
+    bool summary_line;                  /* td_summary_row_widths of the object */
+    uint8_t widths[TD_SUMMARY_COLS];
 };
 
 static int64_t wall_clock_ns(void)
@@ -251,7 +253,8 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
     r->spool_bytes += r->text.len;
     r->index[r->num_index++] = (struct td_report_index){
         .input = p->input, .first_frame = p->first_frame, .id = p->id, .offset = offset,
-        .length = r->text.len};
+        .length = r->text.len, .summary_line = p->prep->summary_line};
+    memcpy(r->index[r->num_index - 1].widths, p->prep->widths, sizeof(p->prep->widths));
     r->index_sorted = false;
 }
 
@@ -344,6 +347,7 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
      * the closing brace, and the end of the run copies the text. */
     p->ok = json != NULL && dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
             p->text.data[p->text.len - 1] == '}';
+    p->summary_line = json != NULL && td_summary_row_widths(json, p->widths);
     json_decref(json);
     td_json_arena_end();
     if (!p->ok) {

@@ -3,11 +3,12 @@
  * outcome sentence for failures), then the totals. Read from the finished JSON so both say the same thing;
  * no colours, nothing that depends on the terminal, so the output is deterministic. */
 #include "internal.h"
+#include "json_arena.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#define NUM_COLS 7
+#define NUM_COLS TD_SUMMARY_COLS
 
 struct row {
     char id[24];
@@ -173,6 +174,21 @@ static bool listed(json_t *conn)
     return conn != NULL && !json_is_null(json_object_get(conn, "tls"));
 }
 
+bool td_summary_row_widths(json_t *conn, uint8_t widths[TD_SUMMARY_COLS])
+{
+    memset(widths, 0, TD_SUMMARY_COLS);
+    if (!listed(conn)) {
+        return false;
+    }
+    struct row row;
+    fill_row(conn, &row);
+    for (size_t c = 0; c < NUM_COLS; c++) {
+        size_t len = col_len(&row, c);
+        widths[c] = (uint8_t)(len > 255 ? 255 : len); /* above clamp_width's 200 either way */
+    }
+    return true;
+}
+
 static int clamp_width(size_t w)
 {
     return w > 200 ? 200 : (int)w; // one absurd SNI must not push every line off the screen
@@ -204,8 +220,8 @@ static void write_input(struct td_report *r, size_t input, FILE *out)
         (void)fprintf(out, "input %zu:\n", input);
     }
 
-    // The connections of this input are a run of the sorted index. Two passes over them, each parsing one
-    // connection at a time back from the spool: the first for the column widths, the second to print.
+    // The connections of this input are a run of the sorted index: widths from the index, then each line
+    // printed from its connection parsed back from the spool, one at a time.
     size_t begin = 0;
     while (begin < r->num_index && r->index[begin].input < input) {
         begin++;
@@ -214,29 +230,34 @@ static void write_input(struct td_report *r, size_t input, FILE *out)
     while (end < r->num_index && r->index[end].input == input) {
         end++;
     }
+    /* Column widths were measured when each connection's JSON was made (td_summary_row_widths): one pass
+     * over the spool, not two. */
     size_t width[NUM_COLS] = {0};
     size_t rows = 0;
     for (size_t i = begin; i < end; i++) {
-        json_t *conn = td_report_load_conn(r, i);
-        if (listed(conn)) {
-            struct row row;
-            fill_row(conn, &row);
+        const struct td_report_index *e = &r->index[i];
+        if (e->summary_line) {
             for (size_t c = 0; c < NUM_COLS; c++) {
-                size_t len = col_len(&row, c);
-                width[c] = len > width[c] ? len : width[c];
+                width[c] = e->widths[c] > width[c] ? e->widths[c] : width[c];
             }
             rows++;
         }
-        json_decref(conn);
     }
     if (rows == 0) {
         (void)fprintf(out, "  no TLS connections\n");
         return;
     }
+    /* Each connection is parsed back from the spool in a JSON region (json_arena.c): a parse is ~600 small
+     * values, and with malloc a summary of a large capture spent much of its time allocating and freeing. */
     for (size_t i = begin; i < end; i++) {
+        if (!r->index[i].summary_line) {
+            continue;
+        }
+        td_json_arena_begin();
         json_t *conn = td_report_load_conn(r, i);
         if (!listed(conn)) {
             json_decref(conn);
+            td_json_arena_end();
             continue;
         }
         struct row row;
@@ -253,6 +274,7 @@ static void write_input(struct td_report *r, size_t input, FILE *out)
         write_path(conn, out);
         write_findings(json_object_get(conn, "findings"), out, 4);
         json_decref(conn);
+        td_json_arena_end();
     }
 }
 
