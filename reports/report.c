@@ -17,7 +17,7 @@
 
 /* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as
  * "12.345" rather than the 17-digit binary expansion. The small top-level parts are indented; each connection
- * is one compact line of the "connections" array (a third of the bytes, grep- and diff-friendly, and jq
+ * is one compact line of the "connections" array (half the bytes, grep- and diff-friendly, and jq
  * reads either). */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 
