@@ -21,8 +21,9 @@
 
 void td_json_set(struct td_json_ctx *ctx, json_t *obj, const char *key, json_t *value)
 {
-    // json_object_set_new decrefs value and returns -1 on a NULL object, NULL value or bad key.
-    if (value == NULL || json_object_set_new_nocheck(obj, key, value) != 0) { /* keys are ASCII literals */
+    // json_object_set_new_nocheck decrefs value and returns -1 on a NULL object or value. It skips the UTF-8
+    // check of the key: every key is one of our ASCII names, never wire data.
+    if (value == NULL || json_object_set_new_nocheck(obj, key, value) != 0) {
         ctx->failures++;
     }
 }

@@ -334,8 +334,10 @@ void td_report_end_connection(struct td_report *r)
 }
 
 
+/* prepare builds and dumps the connection; with_summary also measures its summary line (the summary's only
+ * use of the tree before the spool). */
 static struct td_report_prepared *prepare(size_t input_index, const struct td_flow_info *info,
-                                          const struct td_tls_facts *facts)
+                                          const struct td_tls_facts *facts, bool with_summary)
 {
     struct td_report_prepared *p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -347,7 +349,7 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
      * the closing brace, and the end of the run copies the text. */
     p->ok = json != NULL && dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
             p->text.data[p->text.len - 1] == '}';
-    p->summary_line = json != NULL && td_summary_row_widths(json, p->widths);
+    p->summary_line = with_summary && json != NULL && td_summary_row_widths(json, p->widths);
     json_decref(json);
     td_json_arena_end();
     if (!p->ok) {
@@ -366,7 +368,7 @@ struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t i
     if (!wants_connection_json(r) || (!is_tls && !r->opts.include_non_tls)) {
         return NULL;
     }
-    return prepare(input_index, info, facts);
+    return prepare(input_index, info, facts, r->opts.summary != NULL);
 }
 
 void td_report_prepared_free(struct td_report_prepared *p)
@@ -413,7 +415,7 @@ static void add_connection(struct td_report *r, size_t input_index, const struct
     if (prep != NULL) {
         p->prep = prep;
     } else if (wants_connection_json(r)) {
-        p->prep = prepare(input_index, info, facts);
+        p->prep = prepare(input_index, info, facts, r->opts.summary != NULL);
         p->own_prep = true;
         if (p->prep == NULL) {
             r->ctx.failures++;
