@@ -13,6 +13,11 @@
 #       (seq/ack rewritten relative to the sample's ISNs), IP ids per flow, and correct IPv4 and
 #       TCP checksums. Timestamps advance 1 us a packet, so the whole capture spans N x ~14 us
 #       (14 s for 1 M flows), from the ECDHE sample's first timestamp: far below tlsdiag's default 300 s idle timeout.
+#   scaling_gen.py established N OUT [--seed S] [--samples DIR]
+#       As flows, but every connection is samples/tls12-ecdhe.pcap and all N complete their handshake
+#       and exchange their first application data records (each side's) before any closes: the
+#       peak holds N connections after their handshake, the state issue 5's 1 KB budget is about.
+#       Then, in the seeded order, each sends close_notify and FIN.
 #   scaling_gen.py double IN OUT
 #       IN, then IN again with every IPv4 198.18.x.y / 10.x.y.z address moved to 198.19.x.y /
 #       11.x.y.z (checksums updated incrementally, RFC 1624) and timestamps shifted past IN's end:
@@ -96,9 +101,23 @@ def load_template(path):
     return segs
 
 
-def gen_flows(n, out, seed, samples):
+def open_len(tpl, established):
+    """How many segments of tpl every flow sends before any flow closes: through the ClientHello, or
+    (established) up to the first alert record or FIN, i.e. past the handshake and the first
+    application data."""
+    if not established:
+        return 4
+    for k, seg in enumerate(tpl):
+        if seg.flags & 0x01 or seg.payload[:1] == b'\x15':
+            return k
+    sys.exit('scaling_gen.py: the template never closes')
+
+
+def gen_flows(n, out, seed, samples, established=False):
     rng = random.Random(seed)
     templates = [load_template(samples + '/tls12-ecdhe.pcap'), load_template(samples + '/version-mismatch.pcap')]
+    if established:
+        templates = templates[:1]
     first_ts = next(read_pcap(samples + '/tls12-ecdhe.pcap'))[:2]
     mac_c = bytes.fromhex('020000000001')
     mac_s = bytes.fromhex('020000000002')
@@ -108,7 +127,7 @@ def gen_flows(n, out, seed, samples):
     server_base = (198 << 24) | (18 << 16)
     flows = []
     for i in range(n):
-        tpl = templates[0] if rng.random() < 0.75 else templates[1]
+        tpl = templates[0] if rng.random() < 0.75 or established else templates[1]
         flows.append((tpl, client_base + i, server_base + rng.randrange(512), rng.randrange(1024, 65536),
                       443, rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(16)))
     order = list(range(n))
@@ -152,7 +171,7 @@ def gen_flows(n, out, seed, samples):
         f.write(PCAP_HDR)
         for flow in flows:
             tpl = flow[0]
-            for k in range(4):
+            for k in range(open_len(tpl, established)):
                 emit(flow, k, tpl[k])
             if len(buf) > 60000:
                 f.write(b''.join(buf))
@@ -160,7 +179,7 @@ def gen_flows(n, out, seed, samples):
         for i in order:
             flow = flows[i]
             tpl = flow[0]
-            for k in range(4, len(tpl)):
+            for k in range(open_len(tpl, established), len(tpl)):
                 emit(flow, k, tpl[k])
             if len(buf) > 60000:
                 f.write(b''.join(buf))
@@ -229,10 +248,10 @@ def double(inp, out):
 
 
 def main(argv):
-    usage = 'usage: scaling_gen.py flows N OUT [--seed S] [--samples DIR] | double IN OUT'
+    usage = 'usage: scaling_gen.py flows|established N OUT [--seed S] [--samples DIR] | double IN OUT'
     if len(argv) < 3:
         sys.exit(usage)
-    if argv[0] == 'flows':
+    if argv[0] in ('flows', 'established'):
         seed, samples = 20240301, None
         rest = argv[3:]
         while rest:
@@ -246,7 +265,7 @@ def main(argv):
         if samples is None:
             import os
             samples = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'samples')
-        gen_flows(int(argv[1]), argv[2], seed, samples)
+        gen_flows(int(argv[1]), argv[2], seed, samples, established=argv[0] == 'established')
     elif argv[0] == 'double' and len(argv) == 3:
         double(argv[1], argv[2])
     else:

@@ -109,9 +109,7 @@ struct td_client_hello {
     bool has_session_ticket;
     bool has_pre_shared_key;
     bool has_early_data;
-    char ja3[1024];              /* JA3 string (GREASE removed); truncated strings end in "..." */
-    char ja3_hash[33];           /* MD5 hex of ja3 */
-    char ja4[40];                /* JA4 (FoxIO spec), e.g. t13d1516h2_8daaf6152771_e5627efa2ab1 */
+    bool fingerprint_lost;       /* a list was cut at the arena cap: no JA3/JA4 (fingerprint.h computes them) */
     enum td_anomaly anomaly;     /* first anomaly met while parsing it (TD_ANOM_NONE when well formed) */
 };
 

@@ -4,6 +4,8 @@
  * EllipticCurvePointFormats", decimal, GREASE (RFC 8701) removed, MD5); JA4 (FoxIO-LLC/ja4
  * technical_details/JA4.md: ja4_a version/SNI/counts/ALPN, ja4_b sorted cipher hash, ja4_c sorted extension
  * + signature algorithm hash, each hash the first 12 hex characters of SHA-256). */
+#include "fingerprint.h"
+
 #include "digest.h"
 #include "internal.h"
 #include "names.h"
@@ -11,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Scratch limits. The full JA3 string is hashed, so it is built in a local buffer larger than ch->ja3:
+/* Scratch limits. The full JA3 string is hashed, so it is built in a local buffer larger than out->ja3:
  * 24 KiB holds about 4000 values, far beyond any real hello (Chrome sends about 60). A hello beyond them
  * gets an empty hash rather than a wrong one. */
 #define FP_TEXT_MAX 24576
@@ -91,7 +93,7 @@ static void text_list(struct text *t, const uint16_t *v, uint32_t num, const cha
     }
 }
 
-static void fingerprint_ja3(struct td_client_hello *ch, char *buf)
+static void fingerprint_ja3(const struct td_client_hello *ch, char *buf, struct td_fingerprints *out)
 {
     struct text t;
     text_init(&t, buf, FP_TEXT_MAX);
@@ -105,16 +107,16 @@ static void fingerprint_ja3(struct td_client_hello *ch, char *buf)
     text_put(&t, ",");
     text_list(&t, ch->ec_point_formats.v, ch->ec_point_formats.num, "-", false);
 
-    // ch->ja3 keeps what fits; a longer string ends in "..." (facts.h) but the hash covers all of it.
-    size_t keep = t.len < sizeof ch->ja3 ? t.len : sizeof ch->ja3 - 4;
-    memcpy(ch->ja3, buf, keep);
-    ch->ja3[keep] = '\0';
+    // out->ja3 keeps what fits; a longer string ends in "..." (fingerprint.h) but the hash covers all of it.
+    size_t keep = t.len < sizeof out->ja3 ? t.len : sizeof out->ja3 - 4;
+    memcpy(out->ja3, buf, keep);
+    out->ja3[keep] = '\0';
     if (keep < t.len) {
-        memcpy(ch->ja3 + keep, "...", 4);
+        memcpy(out->ja3 + keep, "...", 4);
     }
-    ch->ja3_hash[0] = '\0';
+    out->ja3_hash[0] = '\0';
     if (!t.overflow) {
-        td_digest_md5_hex(buf, t.len, ch->ja3_hash);
+        td_digest_md5_hex(buf, t.len, out->ja3_hash);
     }
 }
 
@@ -318,10 +320,10 @@ static bool ja4_extension_hash(const struct td_client_hello *ch, char *buf, uint
     return true;
 }
 
-static void fingerprint_ja4(struct td_client_hello *ch, char *buf, uint16_t *sorted)
+static void fingerprint_ja4(const struct td_client_hello *ch, char *buf, uint16_t *sorted, struct td_fingerprints *out)
 {
     char alpn[3], hash_b[JA4_HASH_LEN + 1], hash_c[JA4_HASH_LEN + 1];
-    ch->ja4[0] = '\0';
+    out->ja4[0] = '\0';
     if (!ja4_cipher_hash(ch, buf, sorted, hash_b) || !ja4_extension_hash(ch, buf, sorted, hash_c)) {
         return; // more values than the scratch space: no fingerprint rather than a wrong one
     }
@@ -334,7 +336,7 @@ static void fingerprint_ja4(struct td_client_hello *ch, char *buf, uint16_t *sor
                       (char)('0' + num_exts / 10u), (char)('0' + num_exts % 10u)};
     char sni = list_has(&ch->extensions, 0x0000) ? 'd' : 'i';
     struct text t;
-    text_init(&t, ch->ja4, sizeof ch->ja4);
+    text_init(&t, out->ja4, sizeof out->ja4);
     text_put(&t, ch->dtls ? "d" : "t"); // the transport (JA4.md "QUIC and DTLS")
     text_put(&t, ja4_version(ja4_pick_version(ch)));
     text_bytes(&t, &sni, 1);
@@ -345,15 +347,19 @@ static void fingerprint_ja4(struct td_client_hello *ch, char *buf, uint16_t *sor
     text_put(&t, "_");
     text_put(&t, hash_c);
     if (t.overflow) {
-        ch->ja4[0] = '\0';
+        out->ja4[0] = '\0';
     }
 }
 
-void td_fingerprint_client_hello(struct td_client_hello *ch)
+void td_fingerprint_client_hello(const struct td_client_hello *ch, struct td_fingerprints *out)
 {
+    out->ja3[0] = out->ja3_hash[0] = out->ja4[0] = '\0';
+    if (ch->fingerprint_lost) {
+        return;
+    }
     // Scratch lives here, not in the arena: it is only needed for this call.
     char buf[FP_TEXT_MAX];
     uint16_t sorted[FP_SORT_MAX];
-    fingerprint_ja3(ch, buf);
-    fingerprint_ja4(ch, buf, sorted);
+    fingerprint_ja3(ch, buf, out);
+    fingerprint_ja4(ch, buf, sorted, out);
 }

@@ -97,16 +97,11 @@ static void parse_client_hello(struct td_hello_parse *hp, struct td_cursor *body
     }
 }
 
-/* finish_client_hello fingerprints the hello. A fingerprint computed from lists the arena could not hold
- * would be wrong, so it is left empty instead. */
+/* finish_client_hello: a fingerprint computed from lists the arena could not hold would be wrong, so the hello
+ * says it has none (fingerprint.h). */
 static enum td_anomaly finish_client_hello(const struct td_hello_parse *hp, struct td_client_hello *ch)
 {
-    td_fingerprint_client_hello(ch);
-    if (hp->lost) {
-        ch->ja3[0] = '\0';
-        ch->ja3_hash[0] = '\0';
-        ch->ja4[0] = '\0';
-    }
+    ch->fingerprint_lost = hp->lost;
     ch->anomaly = td_hello_result(hp);
     return ch->anomaly;
 }

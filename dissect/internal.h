@@ -21,10 +21,6 @@ TD_MUST_USE enum td_anomaly td_parse_sslv2_client_hello(struct td_arena *arena, 
 /* ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4); sets out->is_hrr from the magic random. */
 TD_MUST_USE enum td_anomaly td_parse_server_hello(struct td_arena *arena, struct td_cursor body,
                                                   uint16_t record_version, struct td_server_hello *out);
-/* td_fingerprint_client_hello fills ch->ja3, ja3_hash and ja4 from the parsed fields (called by
- * td_parse_client_hello; exposed for tests). JA4 transport is 't' (TCP). */
-void td_fingerprint_client_hello(struct td_client_hello *ch);
-
 /* Certificate (RFC 5246 §7.4.2; RFC 8446 §4.4.2 when tls13): each certificate parsed by td_cert_parse. */
 TD_MUST_USE enum td_anomaly td_parse_certificate(struct td_arena *arena, struct td_cursor body, bool tls13,
                                                  struct td_cert_chain *out);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../capture/decode.h"
+#include "../dissect/fingerprint.h"
 #include "../dissect/names.h"
 
 #define NAME_BUF_LEN 64
@@ -353,7 +354,9 @@ static void put_client_hello(struct td_json_ctx *ctx, json_t *o, const struct td
             break;
         }
     }
-    put_str(ctx, o, "tls.client.ja3", ch->ja3_hash);
+    struct td_fingerprints fp;
+    td_fingerprint_client_hello(ch, &fp);
+    put_str(ctx, o, "tls.client.ja3", fp.ja3_hash);
     if (ch->ciphers.v != NULL && ch->ciphers.num > 0) {
         json_t *a = json_array();
         for (uint32_t i = 0; i < ch->ciphers.num; i++) {
@@ -584,7 +587,9 @@ static void put_tlsdiag(struct td_json_ctx *ctx, json_t *o, const char *input_na
     }
     const struct td_client_hello *ch = f->num_client_hellos > 0 ? f->client_hellos[0] : NULL;
     if (ch != NULL) {
-        put_str(ctx, o, "tlsdiag.ja4", ch->ja4);
+        struct td_fingerprints fp;
+        td_fingerprint_client_hello(ch, &fp);
+        put_str(ctx, o, "tlsdiag.ja4", fp.ja4);
     }
     if (f->alerts_seen > 0) {
         put(ctx, o, "tlsdiag.alerts", alerts_summary(ctx, f));

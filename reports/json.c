@@ -12,6 +12,7 @@
 
 #include "../capture/decode.h"
 #include "../capture/reader.h"
+#include "../dissect/fingerprint.h"
 #include "../dissect/names.h"
 #include "../dissect/tds.h"
 
@@ -500,11 +501,13 @@ static json_t *client_hello(struct td_json_ctx *ctx, const struct td_client_hell
     td_json_set(ctx, f, "early_data", boolean(ch->has_early_data));
     td_json_set(ctx, o, "flags", f);
     // The fingerprints are fixed-size arrays; bound the read in case one was filled to the brim.
-    td_json_set(ctx, o, "ja3", ch->ja3[0] ? td_json_str(ch->ja3) : json_null());
-    td_json_set(ctx, o, "ja3_hash", ch->ja3_hash[0] ? json_stringn(ch->ja3_hash, strnlen(ch->ja3_hash, 32))
-                                                      : json_null());
-    td_json_set(ctx, o, "ja4", ch->ja4[0] ? json_stringn(ch->ja4, strnlen(ch->ja4, sizeof(ch->ja4) - 1))
-                                            : json_null());
+    struct td_fingerprints fp;
+    td_fingerprint_client_hello(ch, &fp);
+    td_json_set(ctx, o, "ja3", fp.ja3[0] ? td_json_str(fp.ja3) : json_null());
+    td_json_set(ctx, o, "ja3_hash", fp.ja3_hash[0] ? json_stringn(fp.ja3_hash, strnlen(fp.ja3_hash, 32))
+                                                     : json_null());
+    td_json_set(ctx, o, "ja4", fp.ja4[0] ? json_stringn(fp.ja4, strnlen(fp.ja4, sizeof(fp.ja4) - 1))
+                                           : json_null());
     td_json_set(ctx, o, "anomaly", anomaly_name(ch->anomaly));
     return o;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "../../dissect/fingerprint.h"
 
 static uint64_t touch_str(const char *s)
 {
@@ -38,8 +39,12 @@ static uint64_t touch_client_hello(const struct td_client_hello *ch)
         sum += ch->key_shares[i].group + ch->key_shares[i].key_len;
     }
     sum += touch_str(ch->sni) + touch_strs(ch->alpn, ch->num_alpn);
-    sum += strnlen(ch->ja3, sizeof(ch->ja3)) + strnlen(ch->ja3_hash, sizeof(ch->ja3_hash));
-    sum += strnlen(ch->ja4, sizeof(ch->ja4));
+    // The fingerprints are computed when reported (fingerprint.h): compute them here so fuzzed hellos reach that
+    // code too.
+    struct td_fingerprints fp;
+    td_fingerprint_client_hello(ch, &fp);
+    sum += strnlen(fp.ja3, sizeof(fp.ja3)) + strnlen(fp.ja3_hash, sizeof(fp.ja3_hash));
+    sum += strnlen(fp.ja4, sizeof(fp.ja4));
     return sum;
 }
 

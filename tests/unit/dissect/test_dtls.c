@@ -5,6 +5,7 @@
  * Expected values are those of the bytes written here. The corpus's DTLS captures run through the whole tool in
  * the golden cases tests/golden/corpus-*dtls* and the differential test against tshark (tests/diff). */
 #include "../testlib.h"
+#include "fp_of.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -243,7 +244,7 @@ static void test_fragmented_client_hello_out_of_order(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(h->sni);
     CU_ASSERT_STRING_EQUAL(h->sni, "example.com");
     /* JA4: 'd' (DTLS), "d2" (DTLS 1.2 from legacy_version), 'd' (SNI), 02 ciphers, 01 extension, "00" no ALPN */
-    CU_ASSERT_NSTRING_EQUAL(h->ja4, "dd2d020100_", 11);
+    CU_ASSERT_NSTRING_EQUAL(fp_of(h)->ja4, "dd2d020100_", 11);
     CU_ASSERT_EQUAL(count_events(f, TD_EV_HANDSHAKE, 1), 1);
     CU_ASSERT_EQUAL(f->outcome, TD_OUTCOME_INCOMPLETE);
     CU_ASSERT_EQUAL(f->outcome_after_msg, 1);
@@ -520,7 +521,7 @@ static void test_dtls13_unified_header(void)
     CU_ASSERT_EQUAL(f->outcome, TD_OUTCOME_ESTABLISHED);
     CU_ASSERT_EQUAL_FATAL(f->num_client_hellos, 1);
     /* JA4 "d3": DTLS 1.3 is the highest offered although 0xfefc < 0xfefd */
-    CU_ASSERT_NSTRING_EQUAL(f->client_hellos[0]->ja4, "dd3d020200_", 11);
+    CU_ASSERT_NSTRING_EQUAL(fp_of(f->client_hellos[0])->ja4, "dd3d020200_", 11);
     int64_t v;
     CU_ASSERT_TRUE(field_int(f, "tls.tls13", &v) && v == 1);
     CU_ASSERT_TRUE(field_int(f, "tls.version_as_tls", &v) && v == 0x0304);

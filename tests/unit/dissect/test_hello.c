@@ -10,6 +10,7 @@
 #include "../../../dissect/digest.h"
 #include "../../../dissect/internal.h"
 #include "../testlib.h"
+#include "fp_of.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -254,10 +255,10 @@ static void test_client_hello_tls12(void)
     CU_ASSERT_EQUAL(ch->supported_versions.num, 0);
     CU_ASSERT_EQUAL(ch->groups.num, 0);
     // tshark tls.handshake.ja3_full / tls.handshake.ja3
-    CU_ASSERT_STRING_EQUAL(ch->ja3, "771,136-255,35-13-15,,");
-    CU_ASSERT_STRING_EQUAL(ch->ja3_hash, "de84fb3130387884de22865d3d39d347");
+    CU_ASSERT_STRING_EQUAL(fp_of(ch)->ja3, "771,136-255,35-13-15,,");
+    CU_ASSERT_STRING_EQUAL(fp_of(ch)->ja3_hash, "de84fb3130387884de22865d3d39d347");
     // JA4: hashlib over tshark's fields per JA4.md (no supported_versions: legacy 0x0303 -> "12"; no SNI -> 'i').
-    CU_ASSERT_STRING_EQUAL(ch->ja4, "t12i020300_ea1f27bcdcc2_15cf763851c4");
+    CU_ASSERT_STRING_EQUAL(fp_of(ch)->ja4, "t12i020300_ea1f27bcdcc2_15cf763851c4");
     unload(&p);
 }
 
@@ -300,11 +301,11 @@ static void test_client_hello_tls13_grease(void)
     CU_ASSERT_FALSE(ch->has_pre_shared_key);
     CU_ASSERT_FALSE(ch->has_early_data);
     CU_ASSERT_FALSE(ch->has_scsv_renegotiation);
-    CU_ASSERT_STRING_EQUAL(ch->ja3, "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,"
+    CU_ASSERT_STRING_EQUAL(fp_of(ch)->ja3, "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,"
                                     "35-13-11-10-27-17513-51-16-43-23-65281-5-45-65037-18-0,25497-29-23-24,0");
-    CU_ASSERT_STRING_EQUAL(ch->ja3_hash, "9d33d8206d4fec4c8b1423c728f4cd3c");
+    CU_ASSERT_STRING_EQUAL(fp_of(ch)->ja3_hash, "9d33d8206d4fec4c8b1423c728f4cd3c");
     // Chrome's well-known JA4 (the cipher hash is also JA4.md's example); hashlib over tshark's fields agrees.
-    CU_ASSERT_STRING_EQUAL(ch->ja4, "t13d1516h2_8daaf6152771_02713d6af862");
+    CU_ASSERT_STRING_EQUAL(fp_of(ch)->ja4, "t13d1516h2_8daaf6152771_02713d6af862");
     unload(&p);
 }
 
@@ -317,17 +318,17 @@ static void test_client_hello_malformed_corpus(void)
     CU_ASSERT_EQUAL(p.ch.extensions.num, 17);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p.ch.sni);
     CU_ASSERT_STRING_EQUAL(p.ch.sni, "www.google.com");
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3_hash, "554719594ba90b02ae410c297c6e50ad"); // tshark
-    CU_ASSERT_STRING_EQUAL(p.ch.ja4, "t13d1615h2_46e7e9700bed_13c35ee53a8e"); // hashlib, JA4.md
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3_hash, "554719594ba90b02ae410c297c6e50ad"); // tshark
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja4, "t13d1615h2_46e7e9700bed_13c35ee53a8e"); // hashlib, JA4.md
     unload(&p);
 
     load(&p, CH_NDPI_LENS_1);
     CU_ASSERT_EQUAL(parse_ch(&p), TD_ANOM_NONE);
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3, "769,255-49162-49172-136-135-57-56-49167-49157-132-53-49161-49159-49171-"
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3, "769,255-49162-49172-136-135-57-56-49167-49157-132-53-49161-49159-49171-"
                                      "49169-69-68-51-50-49166-49164-49156-49154-150-65-47-5-4-49160-49170-22-19-"
                                      "49165-49155-65279-10,0-10-11-35-13172-5,23-24-25,0");
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3_hash, "755cdaa3496eb8728247a639dee17aad");
-    CU_ASSERT_STRING_EQUAL(p.ch.ja4, "t10d360600_77f462745360_6072aad2e91d"); // hashlib, JA4.md
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3_hash, "755cdaa3496eb8728247a639dee17aad");
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja4, "t10d360600_77f462745360_6072aad2e91d"); // hashlib, JA4.md
     unload(&p);
 
     load(&p, CH_NDPI_LENS_2);
@@ -460,18 +461,18 @@ static void test_sslv2_client_hello(void)
     CU_ASSERT_TRUE(list_is(&p.ch.ciphers, ciphers, 11));
     CU_ASSERT_EQUAL(p.ch.extensions.num, 0);
     // JA3 over tshark's spec list (tshark has no JA3 for SSLv2), MD5 by hashlib.
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3, "768,4-5-10-9-100-98-3-6-19-18-99,,,");
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3_hash, "35ed9d26feeb821f643139efe2a9a459");
-    CU_ASSERT_EQUAL(strncmp(p.ch.ja4, "ts3i1100", 8), 0);
-    CU_ASSERT_EQUAL(strcmp(p.ch.ja4 + 23, "_000000000000"), 0); // no extensions
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3, "768,4-5-10-9-100-98-3-6-19-18-99,,,");
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3_hash, "35ed9d26feeb821f643139efe2a9a459");
+    CU_ASSERT_EQUAL(strncmp(fp_of(&p.ch)->ja4, "ts3i1100", 8), 0);
+    CU_ASSERT_EQUAL(strcmp(fp_of(&p.ch)->ja4 + 23, "_000000000000"), 0); // no extensions
     unload(&p);
 
     load(&p, CH_SSLV2_SV);
     CU_ASSERT_EQUAL_FATAL(parse_v2(&p), TD_ANOM_NONE);
     CU_ASSERT_EQUAL(p.ch.legacy_version, 0x0301);
     CU_ASSERT_EQUAL(p.ch.ciphers.num, 20); // 26 specs, 6 of them SSLv2-only
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3, "769,57-56-53-51-50-4-5-47-22-19-65279-10-21-18-65278-9-100-98-3-6,,,");
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3_hash, "716b10339fb8cc7be0f1e2e7187c73e8");
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3, "769,57-56-53-51-50-4-5-47-22-19-65279-10-21-18-65278-9-100-98-3-6,,,");
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3_hash, "716b10339fb8cc7be0f1e2e7187c73e8");
     unload(&p);
 }
 
@@ -664,8 +665,8 @@ static void test_no_extensions(void)
     load(&p, "0301" "0000000000000000000000000000000000000000000000000000000000000000" "00" "0004002f0035" "0100");
     CU_ASSERT_EQUAL(parse_ch(&p), TD_ANOM_NONE);
     CU_ASSERT_EQUAL(p.ch.extensions.num, 0);
-    CU_ASSERT_STRING_EQUAL(p.ch.ja3, "769,47-53,,,"); // JA3 definition: empty fields stay empty
-    CU_ASSERT_STRING_EQUAL(p.ch.ja4, "t10i020000_f54dd463d39b_000000000000");
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja3, "769,47-53,,,"); // JA3 definition: empty fields stay empty
+    CU_ASSERT_STRING_EQUAL(fp_of(&p.ch)->ja4, "t10i020000_f54dd463d39b_000000000000");
     unload(&p);
 }
 
@@ -689,13 +690,11 @@ static void test_ja4_spec_example(void)
     ch.supported_versions = (struct td_u16_list){versions, 3};
     ch.alpn = alpn;
     ch.num_alpn = 1;
-    td_fingerprint_client_hello(&ch);
-    CU_ASSERT_STRING_EQUAL(ch.ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1");
 
     // JA4.md: without signature algorithms the string has no '_' and hashes to 6d807ffa2a79.
     ch.sig_algs.num = 0;
-    td_fingerprint_client_hello(&ch);
-    CU_ASSERT_STRING_EQUAL(ch.ja4, "t13d1516h2_8daaf6152771_6d807ffa2a79");
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja4, "t13d1516h2_8daaf6152771_6d807ffa2a79");
 
     // JA4.md ALPN rules, values escaped as td_escape_string stores them.
     static const struct {
@@ -709,24 +708,21 @@ static void test_ja4_spec_example(void)
         char buf[32];
         snprintf(buf, sizeof buf, "%s", cases[i].alpn);
         alpn[0] = buf;
-        td_fingerprint_client_hello(&ch);
-        CU_ASSERT_EQUAL(strncmp(ch.ja4 + 8, cases[i].want, 2), 0);
+        CU_ASSERT_EQUAL(strncmp(fp_of(&ch)->ja4 + 8, cases[i].want, 2), 0);
     }
     ch.num_alpn = 0;
-    td_fingerprint_client_hello(&ch);
-    CU_ASSERT_EQUAL(strncmp(ch.ja4 + 8, "00", 2), 0);
+    CU_ASSERT_EQUAL(strncmp(fp_of(&ch)->ja4 + 8, "00", 2), 0);
 
     // No supported_versions: legacy_version decides; no SNI: 'i'; empty lists hash to zeros.
     ch.supported_versions.num = 0;
     ch.legacy_version = 0x0300;
     ch.extensions.num = 0;
     ch.ciphers.num = 0;
-    td_fingerprint_client_hello(&ch);
-    CU_ASSERT_STRING_EQUAL(ch.ja4, "ts3i000000_000000000000_000000000000");
-    CU_ASSERT_STRING_EQUAL(ch.ja3, "768,,,,");
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja4, "ts3i000000_000000000000_000000000000");
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja3, "768,,,,");
 }
 
-/* A hello with 3000 suites: the JA3 string is cut in ch->ja3 but the hash covers it all; an arena that
+/* A hello with 3000 suites: the JA3 string is cut in td_fingerprints.ja3 but the hash covers it all; an arena that
  * cannot hold the suite list drops it (ARENA_FULL) while smaller details are kept. */
 static void test_large_and_arena_full(void)
 {
@@ -769,12 +765,12 @@ static void test_large_and_arena_full(void)
     td_arena_init(&arena, ARENA_CAP);
     CU_ASSERT_EQUAL(td_parse_client_hello(&arena, view(buf, len), 0x0301, &ch), TD_ANOM_NONE);
     CU_ASSERT_EQUAL(ch.ciphers.num, NUM);
-    CU_ASSERT_EQUAL(strlen(ch.ja3), sizeof ch.ja3 - 1);
-    CU_ASSERT_EQUAL(strcmp(ch.ja3 + sizeof ch.ja3 - 4, "..."), 0);
+    CU_ASSERT_EQUAL(strlen(fp_of(&ch)->ja3), sizeof fp_buf.ja3 - 1);
+    CU_ASSERT_EQUAL(strcmp(fp_of(&ch)->ja3 + sizeof fp_buf.ja3 - 4, "..."), 0);
     char md5[33];
     td_digest_md5_hex(expect, e, md5);
-    CU_ASSERT_STRING_EQUAL(ch.ja3_hash, md5);
-    CU_ASSERT_EQUAL(strncmp(ch.ja4, "t12d9901", 8), 0);
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja3_hash, md5);
+    CU_ASSERT_EQUAL(strncmp(fp_of(&ch)->ja4, "t12d9901", 8), 0);
     td_arena_cleanup(&arena);
 
     // One 4 KiB block: the 6000-byte suite list does not fit, the SNI does.
@@ -782,8 +778,10 @@ static void test_large_and_arena_full(void)
     CU_ASSERT_EQUAL(td_parse_client_hello(&arena, view(buf, len), 0x0301, &ch), TD_ANOM_ARENA_FULL);
     CU_ASSERT_EQUAL(ch.ciphers.num, 0);
     CU_ASSERT_PTR_NOT_NULL(ch.sni);
-    CU_ASSERT_STRING_EQUAL(ch.ja3_hash, ""); // never a wrong fingerprint
-    CU_ASSERT_STRING_EQUAL(ch.ja4, "");
+    CU_ASSERT_TRUE(ch.fingerprint_lost);
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja3, ""); // never a wrong fingerprint
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja3_hash, "");
+    CU_ASSERT_STRING_EQUAL(fp_of(&ch)->ja4, "");
     td_arena_cleanup(&arena);
 
     // Nothing fits at all.

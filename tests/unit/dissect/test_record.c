@@ -1477,7 +1477,7 @@ static void test_caps(void)
     struct vec v;
     vec_load(&v, vec_certreq, sizeof(vec_certreq) / sizeof(vec_certreq[0]));
     struct td_limits l = td_limits_default();
-    l.max_conn_arena_bytes = 6000;
+    l.max_conn_arena_bytes = 3000;
     struct harness h;
     h_init_limits(&h, &l);
     vec_feed(&h, &v, 0, v.num);
