@@ -3,13 +3,15 @@
 # tlsdiag's scaling benchmark (issue 5): time and peak memory against the number of concurrent
 # flows and against capture size; prints the markdown table docs/PERFORMANCE.md quotes.
 #
-#   bench/scaling.sh [--data DIR] [--tlsdiag PATH] [--flows LIST] [--runs N] [--seed S]
+#   bench/scaling.sh [--data DIR] [--tlsdiag PATH] [--flows LIST] [--established LIST] [--runs N] [--seed S]
 #                    [--only flows|size] [--no-bulk] [--mem-limit MIB] [--timeout S] [--keep-json] [--regen]
 #
 #   --data DIR      reference captures in DIR, generated ones in DIR/scaling (default
 #                   ${BENCH_DATA:-/var/tmp/tlsdiag-bench}; the 1 M-flow capture is ~2.8 GB)
 #   --tlsdiag PATH  the binary (default ${TLSDIAG:-/work/build/tlsdiag}); build it RelWithDebInfo
 #   --flows LIST    concurrent-flow counts, comma-separated (default 10000,100000,1000000)
+#   --established LIST  counts of connections held open past their handshake at once (default
+#                   10000,100000; "" for none): the memory each tracked connection keeps
 #   --runs N        timed runs per capture and option set, median wall time, largest RSS (default 1)
 #   --seed S        generator seed (default 20240301): same seed, same bytes
 #   --only KIND     only the flow captures or only the size captures
@@ -28,6 +30,10 @@
 # ports and sequence numbers. Each runs as `tlsdiag -q --json OUT FILE` with the default
 # --max-flows (50000: beyond it the least recently active flows are evicted, which the table
 # shows) and, when N exceeds 50000, once more with --max-flows 1000000.
+# Established captures (scaling_gen.py established N): N connections of samples/tls12-ecdhe.pcap that all
+# finish their handshake and exchange application data before any closes; run with --threads 1 (the
+# issue's budget is for one thread) and --max-flows 1000000, so the peak holds all N after their
+# handshake and the last column is the memory of one such connection.
 # Size captures: tls-handshake.pcap cut to its first 25 / 50 / 100 % of packets (editcap -r) and
 # doubled (scaling_gen.py double: a second copy with moved addresses after the first); and
 # tls-bulk-head200m.pcap and tls-bulk.pcap (same traffic, 11x the size).
@@ -43,6 +49,7 @@ repo=$(cd "$here/.." && pwd)
 data=${BENCH_DATA:-/var/tmp/tlsdiag-bench}
 tlsdiag=${TLSDIAG:-/work/build/tlsdiag}
 flows_list=10000,100000,1000000
+established_list=10000,100000
 runs=1
 seed=20240301
 only=
@@ -56,6 +63,7 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     --tlsdiag) tlsdiag=$2; shift 2 ;;
     --flows) flows_list=$2; shift 2 ;;
+    --established) established_list=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
@@ -64,7 +72,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --keep-json) keep_json=1; shift ;;
     --regen) regen=1; shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "scaling.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +84,7 @@ done
 [ "$runs" -gt 0 ] || die "--runs must be at least 1"
 case "$only" in ''|flows|size) ;; *) die "--only takes flows or size" ;; esac
 [[ "$flows_list" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--flows takes a comma-separated list of counts"
+[[ "$established_list" =~ ^([0-9]+(,[0-9]+)*)?$ ]] || die "--established takes a comma-separated list of counts"
 [ -x "$tlsdiag" ] || die "no tlsdiag binary at '$tlsdiag' (--tlsdiag PATH)"
 for tool in python3 editcap capinfos prlimit timeout; do
   command -v "$tool" >/dev/null || die "'$tool' missing: apt-get install -y python3 tshark util-linux coreutils"
@@ -108,6 +117,7 @@ make_capture() {
   echo "$t0 $EPOCHREALTIME" | awk '{printf "   %.1f s\n", $2 - $1}' >&2
 }
 gen_flows() { "$py" "$here/scaling_gen.py" flows "$1" "$2" --seed "$seed" --samples "$repo/samples"; }
+gen_established() { "$py" "$here/scaling_gen.py" established "$1" "$2" --seed "$seed" --samples "$repo/samples"; }
 cut_capture() { editcap -F pcap -r "$1" "$3" "1-$2"; }
 double_capture() { "$py" "$here/scaling_gen.py" double "$1" "$2"; }
 
@@ -166,6 +176,13 @@ if [ "$only" != size ]; then
       log "flows $n: --max-flows 1000000"
       runs_of flows "flows-$n" "$f" --max-flows 1000000
     fi
+  done
+  IFS=, read -r -a counts <<< "$established_list"
+  for n in "${counts[@]}"; do
+    f=$gen/established-$n-seed$seed.pcap
+    make_capture "$f" gen_established "$n"
+    log "established $n: --threads 1 --max-flows 1000000"
+    runs_of established "established-$n" "$f" --threads 1 --max-flows 1000000
   done
 fi
 
