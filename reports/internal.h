@@ -18,10 +18,12 @@ struct td_json_ctx {
 #define TD_SUMMARY_COLS 7
 
 /* Where one listed connection's JSON lies in the spool file: the report is written sorted by (input, first
- * frame, id) at the end, while connections arrive in the order their flows close. 48 bytes per connection
- * is all the report keeps of it. */
+ * frame, id) at the end, while connections arrive in the order their flows close. Its summary entry
+ * (summary.c), when there is one, follows the JSON in the spool. 48 bytes per connection is all the report
+ * keeps of it. */
 struct td_report_index {
-    uint64_t input;            /* input index */
+    uint32_t input;            /* input index */
+    uint32_t summary_length;   /* bytes of its summary entry, right after the JSON (0: none) */
     uint64_t first_frame;
     uint64_t id;
     uint64_t offset;           /* byte offset in the spool */
@@ -146,17 +148,22 @@ const char *td_outcome_name(enum td_outcome o);
 
 /* --- human summary (summary.c) --- */
 
-/* td_summary_row_widths measures the columns of conn's summary line (each capped at 255); false when conn has
- * no line (not TLS). */
-bool td_summary_row_widths(json_t *conn, uint8_t widths[TD_SUMMARY_COLS]);
+/* A connection's summary entry is made with its JSON, so that printing the summary never parses the connection
+ * back: td_summary_entry_begin renders conn's line (its fields, unaligned) and the path line under it into
+ * entry (emptied first) and measures its columns (each capped at 255); false when conn has no line (not TLS)
+ * or memory ran out (counted in ctx). td_summary_entry_findings appends the findings, once the rules ran;
+ * false when memory ran out. */
+bool td_summary_entry_begin(struct td_json_ctx *ctx, json_t *conn, uint8_t widths[TD_SUMMARY_COLS],
+                            struct td_text *entry);
+TD_MUST_USE bool td_summary_entry_findings(struct td_text *entry, json_t *findings);
 /* td_summary_write prints the summary of the finished report (index already sorted).
  * Returns false when the stream reported a write error. */
 TD_MUST_USE bool td_summary_write(struct td_report *r, json_t *totals, FILE *out);
 
 /* --- the spool (report.c) --- */
 
-/* td_report_load_conn parses the i-th connection of the sorted index back from the spool; a new reference, or
- * NULL when it cannot be read (counted in ctx). */
-json_t *td_report_load_conn(struct td_report *r, size_t i);
+/* td_report_load_summary reads the i-th connection's summary entry from the spool into *entry (emptied
+ * first); false when it cannot be read. */
+TD_MUST_USE bool td_report_load_summary(struct td_report *r, size_t i, struct td_text *entry);
 
 #endif

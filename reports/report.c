@@ -29,8 +29,9 @@ struct td_report_prepared {
     struct td_json_ctx ctx;
     struct td_text text;
     bool ok;
-    bool summary_line;                  /* td_summary_row_widths of the object */
+    bool summary_line;                  /* it has a summary entry (td_summary_entry_begin) */
     uint8_t widths[TD_SUMMARY_COLS];
+    struct td_text summary;             /* the entry, without the findings */
 };
 
 static int64_t wall_clock_ns(void)
@@ -240,9 +241,23 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
         r->cap_index = cap;
     }
     uint64_t offset = r->spool_bytes;
-    if (!splice_connection(r, p)) {
+    r->text.len = 0;
+    if (r->opts.json_path != NULL && !splice_connection(r, p)) { /* a summary-only run spools no JSON */
         r->ctx.failures++;
         return;
+    }
+    size_t json_len = r->text.len;
+    /* The summary entry follows the JSON, with the findings the rules just gave. */
+    struct td_text *summary = &p->prep->summary;
+    bool summary_line = p->prep->summary_line;
+    if (summary_line && (!td_summary_entry_findings(summary, p->findings) || summary->len > UINT32_MAX ||
+                         !td_text_reserve(&r->text, summary->len))) {
+        r->ctx.failures++;
+        return;
+    }
+    if (summary_line) {
+        memcpy(r->text.data + r->text.len, summary->data, summary->len);
+        r->text.len += summary->len;
     }
     errno = 0;
     if (fwrite(r->text.data, 1, r->text.len, r->spool) != r->text.len) {
@@ -252,8 +267,9 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
     }
     r->spool_bytes += r->text.len;
     r->index[r->num_index++] = (struct td_report_index){
-        .input = p->input, .first_frame = p->first_frame, .id = p->id, .offset = offset,
-        .length = r->text.len, .summary_line = p->prep->summary_line};
+        .input = (uint32_t)p->input, .summary_length = summary_line ? (uint32_t)summary->len : 0,
+        .first_frame = p->first_frame, .id = p->id, .offset = offset, .length = json_len,
+        .summary_line = summary_line};
     memcpy(r->index[r->num_index - 1].widths, p->prep->widths, sizeof(p->prep->widths));
     r->index_sorted = false;
 }
@@ -334,10 +350,10 @@ void td_report_end_connection(struct td_report *r)
 }
 
 
-/* prepare builds and dumps the connection; with_summary also measures its summary line (the summary's only
- * use of the tree before the spool). */
+/* prepare builds the connection's JSON object and dumps it (with_json) and makes its summary entry
+ * (with_summary): a summary-only run (the default) never writes the JSON text. */
 static struct td_report_prepared *prepare(size_t input_index, const struct td_flow_info *info,
-                                          const struct td_tls_facts *facts, bool with_summary)
+                                          const struct td_tls_facts *facts, bool with_json, bool with_summary)
 {
     struct td_report_prepared *p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -347,9 +363,9 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
     json_t *json = td_json_connection(&p->ctx, input_index, info, facts);
     /* Dumped here, on the worker: the end of the connection only splices "findings" and "evidence" in before
      * the closing brace, and the end of the run copies the text. */
-    p->ok = json != NULL && dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
-            p->text.data[p->text.len - 1] == '}';
-    p->summary_line = with_summary && json != NULL && td_summary_row_widths(json, p->widths);
+    p->ok = json != NULL && (!with_json || (dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
+                                            p->text.data[p->text.len - 1] == '}'));
+    p->summary_line = with_summary && json != NULL && td_summary_entry_begin(&p->ctx, json, p->widths, &p->summary);
     json_decref(json);
     td_json_arena_end();
     if (!p->ok) {
@@ -368,13 +384,14 @@ struct td_report_prepared *td_report_prepare(const struct td_report *r, size_t i
     if (!wants_connection_json(r) || (!is_tls && !r->opts.include_non_tls)) {
         return NULL;
     }
-    return prepare(input_index, info, facts, r->opts.summary != NULL);
+    return prepare(input_index, info, facts, r->opts.json_path != NULL, r->opts.summary != NULL);
 }
 
 void td_report_prepared_free(struct td_report_prepared *p)
 {
     if (p != NULL) {
         free(p->text.data);
+        free(p->summary.data);
         free(p);
     }
 }
@@ -415,7 +432,7 @@ static void add_connection(struct td_report *r, size_t input_index, const struct
     if (prep != NULL) {
         p->prep = prep;
     } else if (wants_connection_json(r)) {
-        p->prep = prepare(input_index, info, facts, r->opts.summary != NULL);
+        p->prep = prepare(input_index, info, facts, r->opts.json_path != NULL, r->opts.summary != NULL);
         p->own_prep = true;
         if (p->prep == NULL) {
             r->ctx.failures++;
@@ -543,27 +560,26 @@ static void sort_index(struct td_report *r)
     r->index_sorted = true;
 }
 
-/* read_spooled reads the i-th connection's JSON text into *buf (grown as needed). */
-static bool read_spooled(struct td_report *r, size_t i, char **buf, size_t *cap)
+/* read_spool reads len bytes at offset of the spool into *buf (grown as needed, NUL-terminated). */
+static bool read_spool(struct td_report *r, uint64_t offset, uint64_t len, char **buf, size_t *cap)
 {
-    const struct td_report_index *e = &r->index[i];
-    if (r->spool == NULL || e->length > SIZE_MAX - 1) {
+    if (r->spool == NULL || len > SIZE_MAX - 1) {
         return false;
     }
-    if (*cap < e->length + 1) {
-        char *bigger = realloc(*buf, e->length + 1);
+    if (*cap < len + 1) {
+        char *bigger = realloc(*buf, len + 1);
         if (bigger == NULL) {
             return false;
         }
         *buf = bigger;
-        *cap = e->length + 1;
+        *cap = len + 1;
     }
     if (fflush(r->spool) != 0) {
         return false;
     }
     size_t done = 0;
-    while (done < e->length) {
-        ssize_t n = pread(fileno(r->spool), *buf + done, e->length - done, (off_t)(e->offset + done));
+    while (done < len) {
+        ssize_t n = pread(fileno(r->spool), *buf + done, len - done, (off_t)(offset + done));
         if (n <= 0) {
             if (n < 0 && errno == EINTR) {
                 continue;
@@ -572,23 +588,28 @@ static bool read_spooled(struct td_report *r, size_t i, char **buf, size_t *cap)
         }
         done += (size_t)n;
     }
-    (*buf)[e->length] = '\0';
+    (*buf)[len] = '\0';
     return true;
 }
 
-json_t *td_report_load_conn(struct td_report *r, size_t i)
+/* read_spooled reads the i-th connection's JSON text into *buf (grown as needed). */
+static bool read_spooled(struct td_report *r, size_t i, char **buf, size_t *cap)
 {
-    char *buf = NULL;
-    size_t cap = 0;
-    json_t *j = NULL;
-    if (i < r->num_index && read_spooled(r, i, &buf, &cap)) {
-        j = json_loadb(buf, r->index[i].length, 0, NULL);
+    return read_spool(r, r->index[i].offset, r->index[i].length, buf, cap);
+}
+
+bool td_report_load_summary(struct td_report *r, size_t i, struct td_text *entry)
+{
+    entry->len = 0;
+    if (i >= r->num_index || r->index[i].summary_length == 0) {
+        return false;
     }
-    free(buf);
-    if (j == NULL) {
-        r->ctx.failures++;
+    const struct td_report_index *e = &r->index[i];
+    if (!read_spool(r, e->offset + e->length, e->summary_length, &entry->data, &entry->cap)) {
+        return false;
     }
-    return j;
+    entry->len = e->summary_length;
+    return true;
 }
 
 /* write_indented writes len bytes of JSON text with indent spaces after each newline: the pieces of the

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* summary.c: the human summary: per input a header line, one aligned line per TLS connection (with the
- * outcome sentence for failures), then the totals. Read from the finished JSON so both say the same thing;
- * no colours, nothing that depends on the terminal, so the output is deterministic. */
+ * outcome sentence for failures), then the totals. Made from the report's JSON so both say the same thing;
+ * no colours, nothing that depends on the terminal, so the output is deterministic.
+ * Each connection's part is rendered from its JSON object when that is made (an entry in the spool, after the
+ * JSON text): printing the summary of a large capture then reads small entries instead of parsing every
+ * connection back, which was most of a default run's time. */
 #include "internal.h"
-#include "json_arena.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NUM_COLS TD_SUMMARY_COLS
@@ -174,9 +177,57 @@ static bool listed(json_t *conn)
     return conn != NULL && !json_is_null(json_object_get(conn, "tls"));
 }
 
-bool td_summary_row_widths(json_t *conn, uint8_t widths[TD_SUMMARY_COLS])
+static int clamp_width(size_t w)
+{
+    return w > 200 ? 200 : (int)w; // one absurd SNI must not push every line off the screen
+}
+
+/* ---- summary entries ----
+ * An entry is the line's fields as NUL-terminated strings: a flag ('1': the outcome sentence is shown), id,
+ * client, server, sni, version, cipher, result, sentence; then, as printed, the lines under it (the path
+ * line, then the findings). */
+#define ENTRY_FIELDS 8
+
+static bool text_put(struct td_text *t, const char *s, size_t len)
+{
+    if (!td_text_reserve(t, len)) {
+        return false;
+    }
+    memcpy(t->data + t->len, s, len);
+    t->len += len;
+    return true;
+}
+
+static bool text_put_field(struct td_text *t, const char *s)
+{
+    return text_put(t, s, strlen(s) + 1); /* with its NUL */
+}
+
+/* text_put_stream appends what write() prints (a memory stream: the summary's printing code, unchanged). */
+static bool text_put_stream(struct td_text *t, void (*write)(json_t *, FILE *), json_t *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL) {
+        return false;
+    }
+    write(arg, f);
+    bool ok = fclose(f) == 0 && text_put(t, buf, len);
+    free(buf);
+    return ok;
+}
+
+static void write_conn_findings(json_t *findings, FILE *out)
+{
+    write_findings(findings, out, 4);
+}
+
+bool td_summary_entry_begin(struct td_json_ctx *ctx, json_t *conn, uint8_t widths[TD_SUMMARY_COLS],
+                            struct td_text *entry)
 {
     memset(widths, 0, TD_SUMMARY_COLS);
+    entry->len = 0;
     if (!listed(conn)) {
         return false;
     }
@@ -186,12 +237,49 @@ bool td_summary_row_widths(json_t *conn, uint8_t widths[TD_SUMMARY_COLS])
         size_t len = col_len(&row, c);
         widths[c] = (uint8_t)(len > 255 ? 255 : len); /* above clamp_width's 200 either way */
     }
-    return true;
+    const char *fields[ENTRY_FIELDS] = {row.text != NULL ? "1" : "0", row.id, row.client, row.server,
+                                        row.sni, row.version, row.cipher, row.result};
+    bool ok = true;
+    for (size_t i = 0; ok && i < ENTRY_FIELDS; i++) {
+        ok = text_put_field(entry, fields[i]);
+    }
+    ok = ok && text_put_field(entry, row.text != NULL ? row.text : "") && text_put_stream(entry, write_path, conn);
+    if (!ok) {
+        ctx->failures++;
+        entry->len = 0;
+    }
+    return ok;
 }
 
-static int clamp_width(size_t w)
+bool td_summary_entry_findings(struct td_text *entry, json_t *findings)
 {
-    return w > 200 ? 200 : (int)w; // one absurd SNI must not push every line off the screen
+    return text_put_stream(entry, write_conn_findings, findings);
+}
+
+/* print_entry prints one connection's part of the summary from its entry; false when the entry is malformed. */
+static bool print_entry(const struct td_text *entry, const size_t width[NUM_COLS], FILE *out)
+{
+    const char *f[ENTRY_FIELDS + 1];
+    const char *p = entry->data, *end = entry->data + entry->len;
+    for (size_t i = 0; i <= ENTRY_FIELDS; i++) {
+        const char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+        if (nul == NULL) {
+            return false;
+        }
+        f[i] = p;
+        p = nul + 1;
+    }
+    (void)fprintf(out, "%-*s  %*s -> %-*s  sni=%-*s  %-*s  %-*s  ", clamp_width(width[0]), f[1],
+                  clamp_width(width[1]), f[2], clamp_width(width[2]), f[3], clamp_width(width[3] - 4), f[4],
+                  clamp_width(width[4]), f[5], clamp_width(width[5]), f[6]);
+    // The sentence column lines up too; a line without one carries no trailing blanks.
+    if (f[0][0] == '1') {
+        (void)fprintf(out, "%-*s  %s\n", clamp_width(width[6]), f[7], f[8]);
+    } else {
+        (void)fprintf(out, "%s\n", f[7]);
+    }
+    (void)fwrite(p, 1, (size_t)(end - p), out); /* the path and findings lines, as printed */
+    return true;
 }
 
 static void write_input(struct td_report *r, size_t input, FILE *out)
@@ -247,35 +335,16 @@ static void write_input(struct td_report *r, size_t input, FILE *out)
         (void)fprintf(out, "  no TLS connections\n");
         return;
     }
-    /* Each connection is parsed back from the spool in a JSON region (json_arena.c): a parse is ~600 small
-     * values, and with malloc a summary of a large capture spent much of its time allocating and freeing. */
+    struct td_text entry = {0};
     for (size_t i = begin; i < end; i++) {
         if (!r->index[i].summary_line) {
             continue;
         }
-        td_json_arena_begin();
-        json_t *conn = td_report_load_conn(r, i);
-        if (!listed(conn)) {
-            json_decref(conn);
-            td_json_arena_end();
-            continue;
+        if (!td_report_load_summary(r, i, &entry) || !print_entry(&entry, width, out)) {
+            r->ctx.failures++;
         }
-        struct row row;
-        fill_row(conn, &row);
-        (void)fprintf(out, "%-*s  %*s -> %-*s  sni=%-*s  %-*s  %-*s  ", clamp_width(width[0]), row.id,
-                      clamp_width(width[1]), row.client, clamp_width(width[2]), row.server, clamp_width(width[3] - 4),
-                      row.sni, clamp_width(width[4]), row.version, clamp_width(width[5]), row.cipher);
-        // The sentence column lines up too; a line without one carries no trailing blanks.
-        if (row.text != NULL) {
-            (void)fprintf(out, "%-*s  %s\n", clamp_width(width[6]), row.result, row.text);
-        } else {
-            (void)fprintf(out, "%s\n", row.result);
-        }
-        write_path(conn, out);
-        write_findings(json_object_get(conn, "findings"), out, 4);
-        json_decref(conn);
-        td_json_arena_end();
     }
+    free(entry.data);
 }
 
 /* write_failure_reasons prints "failures: 3 by alert (protocol_version x2, encrypted x1), 1 reset" when any. */

@@ -698,6 +698,21 @@ static void test_summary(void)
     }
     CU_ASSERT_EQUAL(rows, 4);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "totals: 6 connections, 5 TLS or DTLS: 2 established"));
+
+    // A summary-only run spools no JSON text, only summary entries; with a JSON report beside it, the summary
+    // is the same text.
+    char *buf2 = NULL;
+    size_t len2 = 0;
+    char path[300];
+    path_in_tmp(path, sizeof(path), "with-summary.json");
+    mem = open_memstream(&buf2, &len2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
+    CU_ASSERT_EQUAL(build_report(path, mem, true, &err), TD_OK);
+    CU_ASSERT_EQUAL(fclose(mem), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf2);
+    CU_ASSERT_STRING_EQUAL(buf2, buf);
+    (void)unlink(path);
+    free(buf2);
     free(buf);
 }
 
