@@ -127,6 +127,11 @@ const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len);
  * counted in ctx and left out). */
 json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
                            const struct td_tls_facts *facts);
+/* td_json_connection_summary builds only the members of td_json_connection that the human summary reads (id,
+ * client, server, transport, encapsulation, plaintext_start, outcome, and tls with version, cipher name and the
+ * first ClientHello's sni), with the same code: a run that writes no JSON report builds no more. */
+json_t *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
+                                   const struct td_tls_facts *facts);
 /* td_json_outcome builds a connection's "outcome" object (result, frame, by, alert, after, text). */
 json_t *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f);
 /* td_json_input converts one input summary; returns a new reference. */

@@ -468,6 +468,24 @@ static json_t *key_share(struct td_json_ctx *ctx, uint16_t group, uint16_t key_l
     return o;
 }
 
+/* The members the human summary reads (summary.c) are made by these helpers, shared by td_json_connection and
+ * td_json_connection_summary, so that the two cannot disagree. */
+static json_t *sni_value(const struct td_client_hello *ch)
+{
+    return td_json_str(ch->sni);
+}
+
+/* first_client_hello: the hello reported first in "client_hellos" (NULL when none). */
+static const struct td_client_hello *first_client_hello(const struct td_tls_facts *f)
+{
+    for (uint32_t i = 0; i < f->num_client_hellos && i < TD_MAX_HELLOS; i++) {
+        if (f->client_hellos[i] != NULL) {
+            return f->client_hellos[i];
+        }
+    }
+    return NULL;
+}
+
 static json_t *client_hello(struct td_json_ctx *ctx, const struct td_client_hello *ch)
 {
     json_t *o = json_object();
@@ -479,7 +497,7 @@ static json_t *client_hello(struct td_json_ctx *ctx, const struct td_client_hell
     td_json_set(ctx, o, "cipher_suites", named_list(ctx, &ch->ciphers, cipher_name));
     td_json_set(ctx, o, "compression_methods_len", json_integer(ch->compression_methods_len));
     td_json_set(ctx, o, "extensions", named_list(ctx, &ch->extensions, td_name_extension));
-    td_json_set(ctx, o, "sni", td_json_str(ch->sni));
+    td_json_set(ctx, o, "sni", sni_value(ch));
     td_json_set(ctx, o, "alpn", str_list(ctx, ch->alpn, ch->num_alpn));
     td_json_set(ctx, o, "supported_versions", version_list(ctx, &ch->supported_versions));
     td_json_set(ctx, o, "supported_groups", named_list(ctx, &ch->groups, td_name_group));
@@ -771,21 +789,30 @@ static json_t *dtls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
     return o;
 }
 
-static json_t *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+/* set_negotiated: "version" and "cipher" of the tls object (full: with the suite's parts, which the summary
+ * does not read). */
+static void set_negotiated(struct td_json_ctx *ctx, json_t *o, const struct td_tls_facts *f, bool full)
 {
-    json_t *o = json_object();
     td_json_set(ctx, o, "version", f->version != 0 ? version_obj(ctx, f->version) : json_null());
     if (f->cipher_known) {
         const struct td_cipher_suite *cs = td_cipher_suite_find(f->cipher);
         json_t *c = named(ctx, f->cipher, cs != NULL ? cs->name : NULL);
-        td_json_set(ctx, c, "kx", td_json_str(cs != NULL ? cs->kx : NULL));
-        td_json_set(ctx, c, "auth", td_json_str(cs != NULL ? cs->auth : NULL));
-        td_json_set(ctx, c, "cipher", td_json_str(cs != NULL ? cs->cipher : NULL));
-        td_json_set(ctx, c, "mac", td_json_str(cs != NULL ? cs->mac : NULL));
+        if (full) {
+            td_json_set(ctx, c, "kx", td_json_str(cs != NULL ? cs->kx : NULL));
+            td_json_set(ctx, c, "auth", td_json_str(cs != NULL ? cs->auth : NULL));
+            td_json_set(ctx, c, "cipher", td_json_str(cs != NULL ? cs->cipher : NULL));
+            td_json_set(ctx, c, "mac", td_json_str(cs != NULL ? cs->mac : NULL));
+        }
         td_json_set(ctx, o, "cipher", c);
     } else {
         td_json_set(ctx, o, "cipher", json_null());
     }
+}
+
+static json_t *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+{
+    json_t *o = json_object();
+    set_negotiated(ctx, o, f, true);
     json_t *chs = json_array();
     for (uint32_t i = 0; i < f->num_client_hellos && i < TD_MAX_HELLOS; i++) {
         if (f->client_hellos[i] != NULL) {
@@ -1091,12 +1118,60 @@ static json_t *duration_ms(int64_t first_ns, int64_t last_ns)
     return json_real((double)(d / 1000) / 1000.0);
 }
 
+static const struct td_tls_facts no_facts = {.outcome = TD_OUTCOME_NOT_TLS, .last_hs_msg = -1,
+                                              .outcome_alert = -1, .outcome_after_msg = -1};
+
+/* set_endpoints: "client" and "server" in TLS roles (the flow's TCP server is the TLS client when roles are
+ * swapped). */
+static void set_endpoints(struct td_json_ctx *ctx, json_t *o, const struct td_flow_info *info, bool sw)
+{
+    td_json_set(ctx, o, "client", sw ? endpoint(ctx, &info->server, info->server_port)
+                                     : endpoint(ctx, &info->client, info->client_port));
+    td_json_set(ctx, o, "server", sw ? endpoint(ctx, &info->client, info->client_port)
+                                     : endpoint(ctx, &info->server, info->server_port));
+}
+
+static json_t *transport_name(const struct td_flow_info *info)
+{
+    return json_string(info->transport == TD_TRANSPORT_UDP ? "udp" : "tcp");
+}
+
+json_t *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
+                                   const struct td_tls_facts *facts)
+{
+    const struct td_tls_facts *f = facts != NULL ? facts : &no_facts;
+    json_t *o = json_object();
+    if (o == NULL) {
+        ctx->failures++;
+        return NULL;
+    }
+    td_json_set(ctx, o, "id", td_json_u64(info->id));
+    set_endpoints(ctx, o, info, f->roles_swapped);
+    td_json_set(ctx, o, "transport", transport_name(info));
+    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, &info->encap));
+    td_json_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
+    td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
+    json_t *tls = json_null();
+    if (f->is_tls) {
+        tls = json_object();
+        set_negotiated(ctx, tls, f, false);
+        json_t *chs = json_array();
+        const struct td_client_hello *ch = first_client_hello(f);
+        if (ch != NULL) {
+            json_t *first = json_object();
+            td_json_set(ctx, first, "sni", sni_value(ch));
+            td_json_append(ctx, chs, first);
+        }
+        td_json_set(ctx, tls, "client_hellos", chs);
+    }
+    td_json_set(ctx, o, "tls", tls);
+    return o;
+}
+
 json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
                            const struct td_tls_facts *facts)
 {
-    static const struct td_tls_facts none = {.outcome = TD_OUTCOME_NOT_TLS, .last_hs_msg = -1,
-                                             .outcome_alert = -1, .outcome_after_msg = -1};
-    const struct td_tls_facts *f = facts != NULL ? facts : &none;
+    const struct td_tls_facts *f = facts != NULL ? facts : &no_facts;
     bool sw = f->roles_swapped;
     json_t *o = json_object();
     if (o == NULL) {
@@ -1105,13 +1180,9 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     }
     td_json_set(ctx, o, "id", td_json_u64(info->id));
     td_json_set(ctx, o, "input", td_json_u64(input_index));
-    // Endpoints in TLS roles: the flow's TCP server is the TLS client when roles are swapped.
-    td_json_set(ctx, o, "client", sw ? endpoint(ctx, &info->server, info->server_port)
-                                     : endpoint(ctx, &info->client, info->client_port));
-    td_json_set(ctx, o, "server", sw ? endpoint(ctx, &info->client, info->client_port)
-                                     : endpoint(ctx, &info->server, info->server_port));
+    set_endpoints(ctx, o, info, sw);
     td_json_set(ctx, o, "roles_swapped", boolean(sw));
-    td_json_set(ctx, o, "transport", json_string(info->transport == TD_TRANSPORT_UDP ? "udp" : "tcp"));
+    td_json_set(ctx, o, "transport", transport_name(info));
     td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, &info->encap));
     td_json_set(ctx, o, "first_frame", td_json_u64(info->first_frame));
     td_json_set(ctx, o, "last_frame", td_json_u64(info->last_frame));

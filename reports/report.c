@@ -351,7 +351,8 @@ void td_report_end_connection(struct td_report *r)
 
 
 /* prepare builds the connection's JSON object and dumps it (with_json) and makes its summary entry
- * (with_summary): a summary-only run (the default) never writes the JSON text. */
+ * (with_summary): a summary-only run (the default) builds only the members the summary reads and writes no
+ * JSON text. */
 static struct td_report_prepared *prepare(size_t input_index, const struct td_flow_info *info,
                                           const struct td_tls_facts *facts, bool with_json, bool with_summary)
 {
@@ -360,7 +361,8 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
         return NULL;
     }
     td_json_arena_begin();
-    json_t *json = td_json_connection(&p->ctx, input_index, info, facts);
+    json_t *json = with_json ? td_json_connection(&p->ctx, input_index, info, facts)
+                             : td_json_connection_summary(&p->ctx, info, facts);
     /* Dumped here, on the worker: the end of the connection only splices "findings" and "evidence" in before
      * the closing brace, and the end of the run copies the text. */
     p->ok = json != NULL && (!with_json || (dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */

@@ -121,6 +121,24 @@ expect 0 "" -- --json "$tmp/samples.json" "$root/samples"
 if ! grep -q "TLS" "$tmp/out"; then
   fail "the human summary of samples/ names no TLS connection"
 fi
+# A summary-only run builds only the members the summary reads (td_json_connection_summary), a run with --json
+# the whole connection: the summary must be the same text either way, on the samples and on the corpus.
+cp "$tmp/out" "$tmp/summary-with-json.txt"
+expect 0 "" -- "$root/samples"
+if cmp -s "$tmp/out" "$tmp/summary-with-json.txt"; then
+  echo "ok: the summary of samples/ is the same with and without --json"
+else
+  fail "the summary of samples/ differs with and without --json: $(diff "$tmp/summary-with-json.txt" "$tmp/out" | head -5)"
+fi
+if [ -d "$root/../shared/corpus" ]; then
+  "$bin" --threads 2 "$root/../shared/corpus" >"$tmp/corpus-summary.txt" 2>/dev/null
+  "$bin" --threads 2 --json "$tmp/corpus-summary.json" "$root/../shared/corpus" >"$tmp/corpus-summary-json.txt" 2>/dev/null
+  if [ -s "$tmp/corpus-summary.txt" ] && cmp -s "$tmp/corpus-summary.txt" "$tmp/corpus-summary-json.txt"; then
+    echo "ok: the summary of the corpus is the same with and without --json"
+  else
+    fail "the summary of the corpus differs with and without --json (or is empty)"
+  fi
+fi
 if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
   if /usr/bin/python3 "$root/tests/schema/validate.py" "$root/docs/report.schema.json" "$tmp/samples.json"; then
     echo "ok: samples report validates against the schema"
