@@ -193,10 +193,10 @@ bool td_is_grease(uint16_t v)
 
 const char *td_name_fmt(const char *name, unsigned value, char *buf, size_t buf_len)
 {
-    if (buf == NULL || buf_len == 0 || (name != NULL && name == buf)) {
-        return name; /* td_name_version may already have written its name into buf */
+    if (name != NULL || buf == NULL || buf_len == 0) {
+        return name; /* a table's name (static) or one td_name_version wrote into buf: nothing to copy */
     }
-    int n = name != NULL ? snprintf(buf, buf_len, "%s", name) : snprintf(buf, buf_len, "unknown(0x%04x)", value);
+    int n = snprintf(buf, buf_len, "unknown(0x%04x)", value);
     if (n < 0) {
         buf[0] = '\0';
     }

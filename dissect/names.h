@@ -50,7 +50,8 @@ const struct td_cipher_suite *td_cipher_suite_find(uint16_t code);
 /* td_is_grease: RFC 8701 GREASE values (0x?a?a with equal bytes). */
 bool td_is_grease(uint16_t v);
 
-/* td_name_fmt writes name when non-NULL, else "unknown(0x%04x)", into buf; returns buf. */
+/* td_name_fmt returns name when non-NULL (it is not copied: the reports format every code of every hello), else
+ * writes "unknown(0x%04x)" into buf and returns buf. */
 const char *td_name_fmt(const char *name, unsigned value, char *buf, size_t buf_len);
 
 #endif
