@@ -132,6 +132,9 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
  * first ClientHello's sni), with the same code: a run that writes no JSON report builds no more. */
 json_t *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
                                    const struct td_tls_facts *facts);
+/* td_json_shared_free_thread frees the calling thread's shared {code,name} values (json.c; worker threads' are
+ * freed when they exit). Call it when no JSON tree of the thread is alive. */
+void td_json_shared_free_thread(void);
 /* td_json_outcome builds a connection's "outcome" object (result, frame, by, alert, after, text). */
 json_t *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f);
 /* td_json_input converts one input summary; returns a new reference. */

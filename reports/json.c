@@ -4,9 +4,12 @@
  * tls.handshake.* fields show the same values); times are RFC 3339 UTC with nanoseconds.
  * Specs: RFC 3339 §5.6 (timestamps), RFC 8446 / RFC 5246 (field meanings), RFC 8701 (GREASE). */
 #include "internal.h"
+#include "json_arena.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -190,11 +193,107 @@ static json_t *version_obj(struct td_json_ctx *ctx, uint16_t v)
 
 typedef const char *(*name16_fn)(uint16_t);
 
+/* ---- shared {code,name} values ----
+ * Every ClientHello lists 20-60 codes, and a capture's hellos name the same few hundred over and over. While a
+ * connection's JSON is built (a json_arena.h scope) named_list hands out references to one object per
+ * (registry, code) and thread, made once with malloc so that it outlives the scope. Nothing modifies them
+ * (named_list's callers only append them) and they never leave the thread: the trees holding them are dumped
+ * and freed within the scope, on the thread that made them. The table is bounded; past it, objects are made
+ * per use as before. */
+#define SHARED_SLOTS 4096u                  /* power of two */
+#define SHARED_MAX (SHARED_SLOTS / 4u * 3u) /* entries kept, so that probes stay short */
+
+struct shared_named {
+    name16_fn fn;                           /* the registry; NULL: free slot */
+    uint16_t code;
+    json_t *obj;
+};
+
+struct shared_table {
+    struct shared_named slot[SHARED_SLOTS];
+    uint32_t count;
+};
+
+static _Thread_local struct shared_table *tl_shared;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static pthread_key_t shared_key; /* its destructor frees a finished thread's table */
+static bool shared_key_ok;
+
+static void shared_table_free(void *p)
+{
+    struct shared_table *t = p;
+    if (t == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < SHARED_SLOTS; i++) {
+        json_decref(t->slot[i].obj);
+    }
+    free(t);
+}
+
+static void shared_key_make(void)
+{
+    shared_key_ok = pthread_key_create(&shared_key, shared_table_free) == 0;
+}
+
+void td_json_shared_free_thread(void)
+{
+    shared_table_free(tl_shared);
+    tl_shared = NULL;
+    if (shared_key_ok) {
+        (void)pthread_setspecific(shared_key, NULL);
+    }
+}
+
+/* shared_named returns a new reference to the shared {code,name} object of (fn, v); NULL when there is none to
+ * share (outside a scope, no memory, table full): the caller makes its own. */
+static json_t *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
+{
+    if (fn == NULL || !td_json_arena_in_scope()) {
+        return NULL;
+    }
+    struct shared_table *t = tl_shared;
+    if (t == NULL) {
+        (void)pthread_once(&shared_once, shared_key_make);
+        if (!shared_key_ok || (t = calloc(1, sizeof(*t))) == NULL) {
+            return NULL;
+        }
+        tl_shared = t;
+        (void)pthread_setspecific(shared_key, t);
+    }
+    uint32_t h = ((uint32_t)v * 2654435761u) ^ (uint32_t)((uintptr_t)fn >> 4);
+    for (uint32_t i = h & (SHARED_SLOTS - 1u);; i = (i + 1u) & (SHARED_SLOTS - 1u)) {
+        struct shared_named *s = &t->slot[i];
+        if (s->fn == fn && s->code == v) {
+            return json_incref(s->obj);
+        }
+        if (s->fn != NULL) {
+            continue;
+        }
+        if (t->count >= SHARED_MAX) {
+            return NULL;
+        }
+        td_json_arena_pause(); /* made with malloc: it outlives this scope */
+        struct td_json_ctx own = {0};
+        json_t *o = named(&own, v, fn(v));
+        td_json_arena_resume();
+        if (o == NULL || own.failures != 0) {
+            json_decref(o);
+            ctx->failures += own.failures;
+            return NULL;
+        }
+        *s = (struct shared_named){.fn = fn, .code = v, .obj = o};
+        t->count++;
+        return json_incref(o);
+    }
+}
+
 static json_t *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
 {
     json_t *a = json_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
-        td_json_append(ctx, a, named(ctx, l->v[i], fn != NULL ? fn(l->v[i]) : NULL));
+        json_t *o = shared_named(ctx, fn, l->v[i]);
+        td_json_append(ctx, a, o != NULL ? o : named(ctx, l->v[i], fn != NULL ? fn(l->v[i]) : NULL));
     }
     return a;
 }

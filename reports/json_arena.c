@@ -29,6 +29,7 @@ struct region {
     size_t used;
     size_t live;            /* region allocations not freed yet */
     int depth;              /* nesting of begin/end */
+    int paused;             /* nesting of pause/resume: allocations go to malloc meanwhile */
 };
 
 static _Thread_local struct region tl_region;
@@ -44,7 +45,7 @@ static bool in_region(const struct region *r, const void *p)
 static void *arena_malloc(size_t n)
 {
     struct region *r = &tl_region;
-    if (r->depth > 0 && r->base != NULL) {
+    if (r->depth > 0 && r->paused == 0 && r->base != NULL) {
         size_t size = (n + (ALIGNMENT - 1)) & ~(size_t)(ALIGNMENT - 1);
         if (size >= n && size <= REGION_BYTES - r->used) {
             void *p = r->base + r->used;
@@ -124,6 +125,23 @@ void td_json_arena_end(void)
         (void)madvise(r->base + KEEP_BYTES, r->used - KEEP_BYTES, MADV_DONTNEED);
     }
     r->used = 0;
+}
+
+bool td_json_arena_in_scope(void)
+{
+    return tl_region.depth > 0;
+}
+
+void td_json_arena_pause(void)
+{
+    tl_region.paused++;
+}
+
+void td_json_arena_resume(void)
+{
+    if (tl_region.paused > 0) {
+        tl_region.paused--;
+    }
 }
 
 size_t td_json_arena_live(void)

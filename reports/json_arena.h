@@ -15,6 +15,12 @@ void td_json_arena_install(void);
 void td_json_arena_begin(void);
 /* td_json_arena_end ends the scope and reuses the region; every value made in it must have been freed. */
 void td_json_arena_end(void);
+/* td_json_arena_in_scope: this thread is between begin and end. */
+bool td_json_arena_in_scope(void);
+/* td_json_arena_pause makes this thread's jansson values come from malloc until the matching resume, inside a
+ * scope too: for values that must outlive it (json.c's shared names). Pauses nest. */
+void td_json_arena_pause(void);
+void td_json_arena_resume(void);
 /* td_json_arena_live: region values of this thread not freed yet (tests). */
 size_t td_json_arena_live(void);
 

@@ -875,6 +875,7 @@ void td_report_free(struct td_report *r)
     json_decref(r->inputs);
     free(r->input_name);
     free(r->text.data);
+    td_json_shared_free_thread(); /* this thread's shared names (workers free theirs when they exit) */
     free(r->scratch.data);
     free(r);
 }

@@ -3,7 +3,8 @@
  * counted and released by scope, values made outside a scope stay malloc's (freed correctly inside or outside
  * one), an allocation larger than the region spills to malloc, threads have separate regions, and a region
  * value that outlives its scope stops a debug build. Also the report's hand-formatted RFC 3339 times (the
- * per-second cache of json.c), checked against date(1). */
+ * per-second cache of json.c), checked against date(1), and json.c's shared {code,name} values: one object per
+ * code and thread inside a scope, made with malloc while the region is paused. */
 #include "../testlib.h"
 
 #include <jansson.h>
@@ -166,6 +167,80 @@ static void test_leaked_value_stops_debug_build(void)
 #endif
 }
 
+static void test_pause_makes_malloc_values(void)
+{
+    td_json_arena_begin();
+    json_t *in_region = json_string("region");
+    td_json_arena_pause();
+    CU_ASSERT_TRUE(td_json_arena_in_scope());
+    json_t *kept = json_string("outlives the scope");
+    td_json_arena_resume();
+    CU_ASSERT_EQUAL(td_json_arena_live(), 2); /* the string and its text: region values */
+    json_decref(in_region);
+    td_json_arena_end(); /* kept is malloc's: no abort in a debug build */
+    CU_ASSERT_FALSE(td_json_arena_in_scope());
+    CU_ASSERT_STRING_EQUAL(json_string_value(kept), "outlives the scope");
+    json_decref(kept);
+}
+
+/* cipher_at builds a connection whose one ClientHello offers ciphers[] and returns its n-th cipher object (the
+ * tree is returned in *tree, to be freed by the caller). */
+static json_t *cipher_at(uint16_t *ciphers, uint32_t num, size_t n, json_t **tree)
+{
+    static struct td_client_hello ch;
+    static struct td_tls_facts f;
+    memset(&ch, 0, sizeof(ch));
+    memset(&f, 0, sizeof(f));
+    ch.ciphers = (struct td_u16_list){ciphers, num};
+    f.is_tls = true;
+    f.client_hellos[0] = &ch;
+    f.num_client_hellos = f.client_hellos_seen = 1;
+    f.last_hs_msg = f.outcome_alert = f.outcome_after_msg = -1;
+    f.outcome = TD_OUTCOME_INCOMPLETE;
+    struct td_flow_info info = {.id = 1, .transport = TD_TRANSPORT_TCP};
+    struct td_json_ctx ctx = {0};
+    *tree = td_json_connection(&ctx, 0, &info, &f);
+    CU_ASSERT_EQUAL(ctx.failures, 0);
+    json_t *suites = json_object_get(json_array_get(json_object_get(json_object_get(*tree, "tls"), "client_hellos"), 0),
+                                     "cipher_suites");
+    return json_array_get(suites, n);
+}
+
+static json_t *suites_of(json_t *tree)
+{
+    return json_object_get(json_array_get(json_object_get(json_object_get(tree, "tls"), "client_hellos"), 0),
+                           "cipher_suites");
+}
+
+static void test_shared_names(void)
+{
+    uint16_t ciphers[] = {0xc02f, 0x1301, 0xc02f, 0x0a0a};
+    json_t *a, *b;
+    td_json_arena_begin();
+    json_t *a0 = cipher_at(ciphers, 4, 0, &a);
+    json_t *b0 = cipher_at(ciphers, 4, 0, &b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a0);
+    CU_ASSERT_PTR_EQUAL(a0, b0);                              /* one object for both connections */
+    CU_ASSERT_PTR_EQUAL(a0, json_array_get(suites_of(a), 2)); /* and for the same code twice in one list */
+    CU_ASSERT_PTR_NOT_EQUAL(a0, json_array_get(suites_of(a), 1));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a0, "code")), "0xc02f");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    json_t *grease = json_array_get(suites_of(a), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(grease, "name")), "GREASE");
+    json_decref(a);
+    json_decref(b);
+    td_json_arena_end(); /* the shared objects are malloc's: nothing of the region outlives the scope */
+
+    /* Outside a scope (the servers' aggregates are built there) every tree gets its own objects. */
+    json_t *c0 = cipher_at(ciphers, 4, 0, &a);
+    json_t *d0 = cipher_at(ciphers, 4, 0, &b);
+    CU_ASSERT_PTR_NOT_EQUAL(c0, d0);
+    CU_ASSERT_TRUE(json_equal(c0, d0));
+    json_decref(a);
+    json_decref(b);
+    td_json_shared_free_thread();
+}
+
 static void check_time(int64_t ns, const char *want)
 {
     char buf[48];
@@ -198,6 +273,8 @@ static CU_TestInfo tests[] = {
     {"threads have their own region", test_threads_have_their_own_region},
     {"a value outliving its scope stops a debug build", test_leaked_value_stops_debug_build},
     {"RFC 3339 times with nanoseconds", test_times},
+    {"pause: malloc values inside a scope", test_pause_makes_malloc_values},
+    {"shared {code,name} values inside a scope", test_shared_names},
     CU_TEST_INFO_NULL,
 };
 
