@@ -22,9 +22,9 @@
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 
 /* A connection converted to its report text, on whatever thread called td_report_prepare: the JSON object
- * without "findings" and "evidence" (known only once the rules ran), dumped and freed. The end of the
- * connection splices those two members in (spool_connection). Building and dumping are nearly all of a
- * report's cost, and this way worker threads do both. */
+ * without "findings" and "evidence" (known only once the rules ran), dumped and freed, and its summary entry
+ * without the findings. The end of the connection adds those (spool_connection). Building and dumping are
+ * nearly all of a report's cost, and this way worker threads do both. */
 struct td_report_prepared {
     struct td_json_ctx ctx;
     struct td_text text;
@@ -142,7 +142,8 @@ static bool wants_connection_json(const struct td_report *r)
     return r->opts.json_path != NULL || r->opts.summary != NULL;
 }
 
-/* open_spool creates the unlinked temporary file the connections' JSON is streamed to ($TMPDIR or /tmp). */
+/* open_spool creates the unlinked temporary file the connections' JSON and summary entries are streamed to
+ * ($TMPDIR or /tmp). */
 static bool open_spool(struct td_report *r)
 {
     const char *dir = getenv("TMPDIR");
@@ -239,6 +240,10 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
         }
         r->index = bigger;
         r->cap_index = cap;
+    }
+    if (p->input > UINT32_MAX) { /* the index keeps 32 bits of it: 4 billion inputs in one run cannot be sorted */
+        r->ctx.failures++;
+        return;
     }
     uint64_t offset = r->spool_bytes;
     r->text.len = 0;

@@ -171,11 +171,13 @@ static void test_pause_makes_malloc_values(void)
 {
     td_json_arena_begin();
     json_t *in_region = json_string("region");
+    size_t live = td_json_arena_live();
+    CU_ASSERT(live > 0);
     td_json_arena_pause();
     CU_ASSERT_TRUE(td_json_arena_in_scope());
     json_t *kept = json_string("outlives the scope");
     td_json_arena_resume();
-    CU_ASSERT_EQUAL(td_json_arena_live(), 2); /* the string and its text: region values */
+    CU_ASSERT_EQUAL(td_json_arena_live(), live); /* kept came from malloc */
     json_decref(in_region);
     td_json_arena_end(); /* kept is malloc's: no abort in a debug build */
     CU_ASSERT_FALSE(td_json_arena_in_scope());
