@@ -99,6 +99,8 @@ struct td_report {
 
 /* td_text_reserve makes room for more bytes after t->len (doubling); false when out of memory. */
 TD_MUST_USE bool td_text_reserve(struct td_text *t, size_t more);
+/* td_text_append appends n bytes of s; false when out of memory. */
+TD_MUST_USE bool td_text_append(struct td_text *t, const void *s, size_t n);
 /* td_json_write_compact appends v's compact JSON text to t, the same bytes as json_dumps(v, JSON_COMPACT |
  * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY); false (t unchanged) when out of memory, on NaN or infinity, or
  * past 64 levels of nesting. */

@@ -47,6 +47,11 @@ static bool put(struct td_text *t, const char *s, size_t n)
     return true;
 }
 
+bool td_text_append(struct td_text *t, const void *s, size_t n)
+{
+    return put(t, s, n);
+}
+
 static bool put_char(struct td_text *t, char c)
 {
     if (!td_text_reserve(t, 1)) {

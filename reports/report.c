@@ -183,13 +183,7 @@ static bool filter_match(const struct td_report *r, const struct td_flow_info *i
 /* jansson hands a dump over token by token: collected in memory, it reaches the stream in one fwrite. */
 static int text_append(const char *buffer, size_t size, void *data)
 {
-    struct td_text *t = data;
-    if (!td_text_reserve(t, size)) {
-        return -1;
-    }
-    memcpy(t->data + t->len, buffer, size);
-    t->len += size;
-    return 0;
+    return td_text_append(data, buffer, size) ? 0 : -1;
 }
 
 /* dump_compact renders json into t (emptied first) as compact text, jansson's bytes from our faster writer
@@ -256,13 +250,9 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
     struct td_text *summary = &p->prep->summary;
     bool summary_line = p->prep->summary_line;
     if (summary_line && (!td_summary_entry_findings(summary, p->findings) || summary->len > UINT32_MAX ||
-                         !td_text_reserve(&r->text, summary->len))) {
+                         !td_text_append(&r->text, summary->data, summary->len))) {
         r->ctx.failures++;
         return;
-    }
-    if (summary_line) {
-        memcpy(r->text.data + r->text.len, summary->data, summary->len);
-        r->text.len += summary->len;
     }
     errno = 0;
     if (fwrite(r->text.data, 1, r->text.len, r->spool) != r->text.len) {

@@ -188,19 +188,9 @@ static int clamp_width(size_t w)
  * line, then the findings). */
 #define ENTRY_FIELDS 8
 
-static bool text_put(struct td_text *t, const char *s, size_t len)
-{
-    if (!td_text_reserve(t, len)) {
-        return false;
-    }
-    memcpy(t->data + t->len, s, len);
-    t->len += len;
-    return true;
-}
-
 static bool text_put_field(struct td_text *t, const char *s)
 {
-    return text_put(t, s, strlen(s) + 1); /* with its NUL */
+    return td_text_append(t, s, strlen(s) + 1); /* with its NUL */
 }
 
 /* text_put_stream appends what write() prints (a memory stream: the summary's printing code, unchanged). */
@@ -213,7 +203,7 @@ static bool text_put_stream(struct td_text *t, void (*write)(json_t *, FILE *), 
         return false;
     }
     write(arg, f);
-    bool ok = fclose(f) == 0 && text_put(t, buf, len);
+    bool ok = fclose(f) == 0 && td_text_append(t, buf, len);
     free(buf);
     return ok;
 }
