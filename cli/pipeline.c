@@ -11,6 +11,7 @@
 
 #include "../capture/evidence.h"
 #include "../capture/reader.h"
+#include "../capture/spill.h"
 #include "progress.h"
 #include "../dissect/server.h"
 
@@ -30,7 +31,7 @@ static void *on_open(void *ctx, const struct td_flow_info *info)
         run->out_of_memory = true;
         return NULL;
     }
-    c->tls = td_tls_conn_new(&run->opts->limits);
+    c->tls = td_tls_conn_new(&run->opts->limits, run->spill);
     if (c->tls == NULL) {
         free(c);
         run->out_of_memory = true;
@@ -260,7 +261,29 @@ struct td_engine *td_engine_new(const struct td_pipeline_options *opts, struct t
         free(e);
         return NULL;
     }
+    if (!sharded(opts)) {
+        e->spill = td_engine_spill_new();
+    }
     return e;
+}
+
+/* Frames between a connection's handshake and the moment its facts leave memory: a connection that closes soon
+ * after its handshake (most of them) is freed before that, without a system call. */
+#define SPILL_DELAY_FRAMES 4096u
+
+struct td_spill *td_engine_spill_new(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer sees heap blocks, not a file mapping: sanitizer runs keep connections on the heap. */
+    return NULL;
+#else
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || *dir == '\0') {
+        dir = "/tmp";
+    }
+    int err = 0;
+    return td_spill_new(dir, SPILL_DELAY_FRAMES, &err);
+#endif
 }
 
 void td_engine_begin_input(struct td_engine *e, const char *name)
@@ -296,6 +319,9 @@ void td_engine_frame(struct td_engine *e, const struct td_frame *frame)
         td_evidence_packet(e->opts->evidence, frame, &seg, dr == TD_DECODE_UDP ? TD_TRANSPORT_UDP : TD_TRANSPORT_TCP);
     }
     td_engine_feed(e->flows, dr, &seg, frame);
+    if (e->spill != NULL) {
+        td_spill_tick(e->spill);
+    }
     if (e->opts->evidence != NULL && flow_frame) {
         td_evidence_expire(e->opts->evidence, frame->ts_ns);
     }
@@ -373,8 +399,9 @@ void td_engine_free(struct td_engine *e)
     if (e == NULL) {
         return;
     }
-    td_flow_table_free(e->flows);
+    td_flow_table_free(e->flows); /* closes and frees the connections left */
     td_server_table_free(e->servers);
+    td_spill_free(e->spill);
     free(e);
 }
 

@@ -30,6 +30,7 @@ struct td_engine {
     bool out_of_memory;
     struct td_flow_stats shard_stats; /* --threads: the flow tables' counters, summed over the files */
     bool sharded_inputs;              /* files were read by shards: shard_stats is the count */
+    struct td_spill *spill;           /* this thread's connections' facts (NULL: on the heap); workers have theirs */
 };
 
 /* Per-flow consumer state. */
@@ -37,6 +38,10 @@ struct conn {
     struct td_tls_conn *tls;
     size_t input_index;
 };
+
+/* td_engine_spill_new makes a spill file for one thread's connections (capture/spill.h) in $TMPDIR or /tmp;
+ * NULL when that cannot be done (connections then keep their facts on the heap, as before). */
+struct td_spill *td_engine_spill_new(void);
 
 /* td_engine_callbacks: the flow table callbacks that move stream bytes into a connection's dissector, with the
  * caller's on_open and on_close. */

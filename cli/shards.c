@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../capture/reader.h"
+#include "../capture/spill.h"
 #include "frame_ring.h"
 #include "progress.h"
 
@@ -56,6 +57,7 @@ struct worker {
     pthread_t thread;
     bool started;
     struct td_flow_table *flows;
+    struct td_spill *spill;             /* its connections' facts (NULL: heap); freed after every connection */
     struct closed queue[SHARD_QUEUE_LEN];
     size_t head, count;                 /* under sh->mu */
     struct spent spent[SPENT_LEN];      /* under sh->mu: committed, to be freed by this worker */
@@ -96,7 +98,7 @@ static void *shard_open(void *ctx, const struct td_flow_info *info)
     (void)info;
     struct worker *w = ctx;
     struct conn *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->tls = td_tls_conn_new(&w->sh->engine->opts->limits)) == NULL) {
+    if (c == NULL || (c->tls = td_tls_conn_new(&w->sh->engine->opts->limits, w->spill)) == NULL) {
         free(c);
         w->out_of_memory = true;
         return NULL;
@@ -171,6 +173,9 @@ static void worker_frame(struct worker *w, const struct td_frame *frame)
         td_engine_count_frame(&w->in, frame, dr, &w->unknown_linktype);
     }
     td_engine_feed(w->flows, dr, &seg, frame);
+    if (w->spill != NULL) {
+        td_spill_tick(w->spill);
+    }
 }
 
 /* Worker 0 publishes its counters every this many frames (+1) and at every tick: fresh enough for statistics
@@ -381,6 +386,7 @@ static bool start_workers(struct shards *sh)
         if (w->flows == NULL) {
             return false;
         }
+        w->spill = td_engine_spill_new();
         td_flow_table_set_shard(w->flows, k, sh->num);
         if (pthread_create(&w->thread, NULL, shard_main, w) != 0) {
             return false;
@@ -435,6 +441,9 @@ static void free_shards(struct shards *sh)
 {
     for (uint32_t k = 0; k < sh->num; k++) {
         td_flow_table_free(sh->workers[k].flows);
+    }
+    for (uint32_t k = 0; k < sh->num; k++) {
+        td_spill_free(sh->workers[k].spill); /* every connection is freed by now, whichever thread did it */
     }
     pthread_cond_destroy(&sh->space);
     pthread_cond_destroy(&sh->ready);

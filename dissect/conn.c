@@ -59,6 +59,7 @@ static void check_arena(struct td_tls_conn *c, int dir, struct td_evidence ev)
 static void *grow_array(struct td_tls_conn *c, void *arr, uint32_t *cap, uint32_t num, size_t elem_len, uint32_t max,
                         uint8_t role, struct td_evidence ev)
 {
+    td_arena_touch(&c->arena); /* the caller writes element num */
     if (num < *cap) {
         return arr;
     }
@@ -108,7 +109,7 @@ static uint32_t add_event(struct td_tls_conn *c, uint8_t role, enum td_event_kin
 static uint32_t add_protected_event(struct td_tls_conn *c, uint8_t role, int32_t type, uint32_t len,
                                     struct td_evidence ev)
 {
-    uint32_t i = add_event(c, role, TD_EV_HANDSHAKE, type, len, ev);
+    uint32_t i = add_event(c, role, TD_EV_HANDSHAKE, type, len, ev); /* touched the arena */
     if (i != UINT32_MAX) {
         c->facts.timeline[i].is_protected = true;
     }
@@ -212,6 +213,9 @@ static void set_done(struct td_tls_conn *c, struct td_evidence ev)
 {
     c->facts.handshake_done = ev;
     c->done_after_msg = c->facts.last_hs_msg;
+    /* From here on the facts change rarely (alerts, renegotiation, the close): a connection that lives on has
+     * them moved out of memory (capture/spill.h); a write to them warms them again. */
+    td_arena_settle(&c->arena);
 }
 
 static void set_last_msg(struct td_tls_conn *c, uint8_t role, int32_t type)
@@ -665,6 +669,7 @@ static bool on_tls13_after_client_finished(struct td_tls_conn *c, uint8_t role, 
     struct td_tls_facts *f = &c->facts;
     if (role == TD_ROLE_CLIENT && !c->server_spoke_after_done && ev.frame == c->client_flight_frame &&
         c->client_flight_event != UINT32_MAX) {
+        td_arena_touch(&c->arena);
         f->timeline[c->client_flight_event].detail = TD_HS_ENCRYPTED;
         c->client_flight_event = add_protected_event(c, role, TD_HS_FINISHED, r->len, ev);
         return true;
@@ -867,14 +872,28 @@ bool td_tls_conn_on_record(struct td_tls_conn *c, int dir, const struct td_recor
 
 /* --- public interface --- */
 
-struct td_tls_conn *td_tls_conn_new(const struct td_limits *limits)
+/* With a spill the connection itself is a spill block too, cooled with its arena: a connection idle after its
+ * handshake keeps nothing in memory but its flow. */
+#define CONN_SPILL_BLOCK 2048u
+_Static_assert(sizeof(struct td_tls_conn) <= CONN_SPILL_BLOCK, "struct td_tls_conn must fit its spill block");
+
+struct td_tls_conn *td_tls_conn_new(const struct td_limits *limits, struct td_spill *spill)
 {
-    struct td_tls_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return NULL;
+    struct td_tls_conn *c = spill != NULL ? td_spill_alloc(spill, CONN_SPILL_BLOCK) : NULL;
+    if (c != NULL) {
+        memset(c, 0, sizeof(*c));
+    } else {
+        spill = NULL; /* the spill is full: this connection lives on the heap */
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            return NULL;
+        }
     }
     c->limits = *limits;
-    td_arena_init(&c->arena, c->limits.max_conn_arena_bytes);
+    td_arena_init_spill(&c->arena, c->limits.max_conn_arena_bytes, spill);
+    if (spill != NULL) {
+        td_arena_adopt(&c->arena, c, CONN_SPILL_BLOCK);
+    }
     c->facts.last_hs_msg = -1;
     c->facts.outcome_alert = -1;
     c->facts.outcome_after_msg = -1;
@@ -894,7 +913,11 @@ void td_tls_conn_free(struct td_tls_conn *c)
     td_tls_record_cleanup(&c->dir[1]);
     td_dtls_cleanup(c);
     td_arena_cleanup(&c->arena);
-    free(c);
+    if (c->arena.owner_block != NULL) {
+        td_arena_release_owner(&c->arena); /* c itself */
+    } else {
+        free(c);
+    }
 }
 
 void td_tls_conn_gap(struct td_tls_conn *c, int dir, uint64_t off, uint64_t len, uint64_t frame, int64_t ts_ns)
@@ -1037,6 +1060,8 @@ void td_tls_conn_finish(struct td_tls_conn *c, uint64_t last_frame, int64_t last
     if (c == NULL || c->finished) {
         return;
     }
+    /* Off the spill's cooling queue: the facts are read, and the connection freed, on other threads. */
+    td_arena_unsettle(&c->arena);
     struct td_evidence end = {.frame = last_frame, .ts_ns = last_ts_ns};
     for (int dir = 0; dir < 2; dir++) {
         td_tls_record_finish(c, dir, end);

@@ -8,6 +8,7 @@
 #define TD_DISSECT_INTERNAL_H
 
 #include "../capture/arena.h"
+#include "../capture/spill.h"
 #include "../capture/cursor.h"
 #include "facts.h"
 

@@ -15,9 +15,13 @@
 
 struct td_tls_conn;
 
+struct td_spill;
+
 /* td_tls_conn_new returns a dissector for one TCP connection, or NULL on allocation failure.
- * limits is copied. Free with td_tls_conn_free. */
-TD_MUST_USE struct td_tls_conn *td_tls_conn_new(const struct td_limits *limits);
+ * limits is copied. spill (NULL: none): where the connection's facts live, so that they leave memory a while
+ * after its handshake (capture/spill.h); the connection must then be fed on the spill's thread until
+ * td_tls_conn_finish. Free with td_tls_conn_free. */
+TD_MUST_USE struct td_tls_conn *td_tls_conn_new(const struct td_limits *limits, struct td_spill *spill);
 void td_tls_conn_free(struct td_tls_conn *c);
 
 /* td_tls_conn_data feeds len in-order bytes of TCP direction dir starting at stream offset off, made
@@ -34,7 +38,8 @@ void td_tls_conn_tcp_flags(struct td_tls_conn *c, int dir, uint8_t flags, uint64
 void td_tls_conn_datagram(struct td_tls_conn *c, int dir, const uint8_t *data, size_t len, uint64_t frame,
                           int64_t ts_ns);
 /* td_tls_conn_finish ends the connection: partial records become truncation anomalies and the outcome is
- * decided. last_frame/last_ts: the flow's last packet. Call once, before reading the facts. */
+ * decided. last_frame/last_ts: the flow's last packet. Call once, before reading the facts; after it the
+ * connection may be read and freed on any thread. */
 void td_tls_conn_finish(struct td_tls_conn *c, uint64_t last_frame, int64_t last_ts_ns);
 
 /* td_tls_conn_facts: the facts, valid until td_tls_conn_free (final after td_tls_conn_finish). */

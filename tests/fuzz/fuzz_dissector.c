@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct td_ruleset *rules = builtin_rules();
     struct td_limits limits = td_limits_default();
-    struct td_tls_conn *conn = td_tls_conn_new(&limits);
+    struct td_tls_conn *conn = td_tls_conn_new(&limits, NULL);
     struct td_server_table *servers = td_server_table_new(4);
     if (conn == NULL || servers == NULL) {
         __builtin_trap();

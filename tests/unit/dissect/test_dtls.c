@@ -209,7 +209,7 @@ static bool field_int(const struct td_tls_facts *f, const char *name, int64_t *v
 /* A ClientHello in three fragments, sent in three datagrams in the order 3, 1, 2. */
 static void test_fragmented_client_hello_out_of_order(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf ch;
     client_hello(&ch, 0x11, 0, false);
@@ -259,7 +259,7 @@ static void test_fragmented_client_hello_out_of_order(void)
  *   7 C: the flight of frame 5 again        8 C: application data (epoch 1)     9 C: close_notify (epoch 1) */
 static struct td_tls_conn *run_dtls12(bool resend)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf m, dg;
     client_hello(&m, 0x22, 0, false);
@@ -393,7 +393,7 @@ static void test_retransmitted_flight(void)
  * but another random is a new handshake. */
 static void test_resent_client_hello(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf m, dg = {.len = 0};
     client_hello(&m, 0x33, 0, false);
@@ -417,7 +417,7 @@ static void test_resent_client_hello(void)
 /* An epoch 0 alert is plaintext (fatal handshake_failure(40) after the ClientHello): the handshake failed. */
 static void test_plaintext_alert(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf m, dg = {.len = 0};
     client_hello(&m, 0x44, 0, false);
@@ -446,7 +446,7 @@ static void test_plaintext_alert(void)
 /* An epoch 1 handshake record of a connection picked up late: protected, only its header is read. */
 static void test_epoch1_record(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     /* body bytes that would read as a ClientHello fragment header if they were parsed */
     uint8_t body[48];
@@ -474,7 +474,7 @@ static void test_epoch1_record(void)
  *   client: 0x2e 0000 0032 + 50 bytes (its Finished flight) */
 static void test_dtls13_unified_header(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf m, dg = {.len = 0};
     client_hello(&m, 0x55, 0, true);
@@ -535,7 +535,7 @@ static void test_dtls13_unified_header(void)
 /* Hostile lengths, one connection each, all after a valid ClientHello so the flow is known as DTLS. */
 static struct td_tls_conn *known_dtls(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf m, dg = {.len = 0};
     client_hello(&m, 0x66, 0, false);
@@ -617,7 +617,7 @@ static void test_fragment_offsets_do_not_buy_memory(void)
  * (the next expected message_seq wrapped to 0) is a retransmission, not a new handshake. */
 static void test_message_seq_wrap(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf m, dg = {.len = 0};
     client_hello(&m, 0x35, 0, false);
@@ -680,7 +680,7 @@ static void test_fragment_past_record(void)
  * header (version 0x0303), a lone unified-header byte pattern. */
 static void test_not_dtls(void)
 {
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf dg = {.len = 0};
     put_u16(&dg, 0x0001); /* STUN Binding Request (RFC 8489 §5) */
@@ -715,7 +715,7 @@ static void test_records_per_datagram_cap(void)
 {
     struct td_limits l = td_limits_default();
     l.max_records_per_chunk = 2;
-    struct td_tls_conn *c = td_tls_conn_new(&l);
+    struct td_tls_conn *c = td_tls_conn_new(&l, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     struct buf dg = {.len = 0};
     uint8_t b[4] = {0};
@@ -743,7 +743,7 @@ static void test_truncations_and_corruptions(void)
     const uint8_t alert[2] = {2, 10};
     put_record(&dg, CT_ALERT, 0xfefd, 0, 1, alert, 2);
     for (size_t n = 0; n <= dg.len; n++) {
-        struct td_tls_conn *c = td_tls_conn_new(limits());
+        struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         td_tls_conn_datagram(c, C2S, dg.b, n, 1, 1);
         td_tls_conn_finish(c, 1, 1);
@@ -752,7 +752,7 @@ static void test_truncations_and_corruptions(void)
     for (size_t i = 0; i < dg.len; i++) {
         struct buf x = dg;
         x.b[i] ^= 0xff;
-        struct td_tls_conn *c = td_tls_conn_new(limits());
+        struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         feed(c, C2S, &x, 1);
         feed(c, C2S, &dg, 2);
@@ -761,7 +761,7 @@ static void test_truncations_and_corruptions(void)
         td_tls_conn_free(c);
     }
     /* the unbroken datagram: one ClientHello from two fragments in one record, then a plaintext alert */
-    struct td_tls_conn *c = td_tls_conn_new(limits());
+    struct td_tls_conn *c = td_tls_conn_new(limits(), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     feed(c, C2S, &dg, 1);
     td_tls_conn_finish(c, 1, 1);

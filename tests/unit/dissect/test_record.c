@@ -305,7 +305,7 @@ struct harness {
 
 static void h_init_limits(struct harness *h, const struct td_limits *l)
 {
-    h->c = td_tls_conn_new(l);
+    h->c = td_tls_conn_new(l, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h->c);
     h->off[0] = 0;
     h->off[1] = 0;

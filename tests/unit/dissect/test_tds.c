@@ -215,7 +215,7 @@ static unsigned count_anomaly(const struct td_tls_facts *f, enum td_anomaly code
 static const struct td_tls_facts *tds_dialogue(struct conn *k, bool split_deliveries)
 {
     struct td_limits l = td_limits_default();
-    k->c = td_tls_conn_new(&l);
+    k->c = td_tls_conn_new(&l, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(k->c);
     k->off[0] = k->off[1] = 0;
     struct bytes b = {0};
@@ -287,7 +287,7 @@ static void test_hostile_length_in_conn(void)
     /* After the PRELOGIN, a header claiming 5 bytes (below its own 8) and a ClientHello behind it: the framing is
      * given up with an anomaly, the connection goes on and still finds the record. */
     struct td_limits l = td_limits_default();
-    struct conn k = {.c = td_tls_conn_new(&l)};
+    struct conn k = {.c = td_tls_conn_new(&l, NULL)};
     CU_ASSERT_PTR_NOT_NULL_FATAL(k.c);
     struct bytes b = {0};
     b_tds(&b, TD_TDS_PRELOGIN, 0x01, 18);
@@ -306,7 +306,7 @@ static void test_hostile_length_in_conn(void)
 
     /* Random bytes in PRELOGIN packets of every length 0..40: never a crash, never a hang. */
     for (unsigned len = 0; len < 40; len++) {
-        k.c = td_tls_conn_new(&l);
+        k.c = td_tls_conn_new(&l, NULL);
         k.off[0] = k.off[1] = 0;
         CU_ASSERT_PTR_NOT_NULL_FATAL(k.c);
         b.len = 0;

@@ -34,7 +34,7 @@ static void *on_open(void *ctx, const struct td_flow_info *info)
 {
     (void)info;
     struct run *run = ctx;
-    return td_tls_conn_new(&run->limits);
+    return td_tls_conn_new(&run->limits, NULL);
 }
 
 static void on_data(void *ctx, void *user, int dir, const uint8_t *data, size_t len, uint64_t off, uint64_t frame,
