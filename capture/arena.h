@@ -6,6 +6,7 @@
 #define TD_CAPTURE_ARENA_H
 
 #include "base.h"
+#include "spill.h"
 
 struct td_arena_block;
 struct td_spill;
@@ -21,6 +22,7 @@ struct td_arena {
     bool cool_queued;   /* on the spill's cooling queue (spill.c), as cool_ticket */
     bool was_cooled;    /* cooled at least once */
     uint64_t cool_ticket;
+    uint64_t active_tick; /* the spill's clock at the owner's last td_arena_active */
     void *owner_block;  /* a spill block of the arena's owner, cooled and warmed with the arena (td_arena_adopt) */
     size_t owner_len;
 };
@@ -44,6 +46,14 @@ void td_arena_touch(struct td_arena *a);
 void td_arena_adopt(struct td_arena *a, void *block, size_t owner_len);
 /* td_arena_release_owner gives the adopted block back; a is read before the block goes (it may be inside). */
 void td_arena_release_owner(struct td_arena *a);
+/* td_arena_active: the owner is busy (a packet of its connection): a settled arena is cooled only once it has
+ * been idle for the spill's delay. Cheap; call on the spill's thread. */
+static inline void td_arena_active(struct td_arena *a)
+{
+    if (a->settled) {
+        a->active_tick = td_spill_clock(a->spill);
+    }
+}
 /* td_arena_cool drops the arena's spill blocks from memory now (called by the spill's queue). */
 void td_arena_cool(struct td_arena *a);
 /* td_arena_cleanup frees every block; the arena can be reused after td_arena_init. */

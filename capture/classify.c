@@ -119,23 +119,12 @@ bool td_classify_packet(struct td_classifier *c, struct td_classify_flow **flow,
     return f->packets >= CLASSIFY_MAX_PACKETS;
 }
 
-static void copy_name(char *dst, size_t dst_len, const char *name)
-{
-    if (dst_len == 0) {
-        return;
-    }
-    int n = snprintf(dst, dst_len, "%s", name != NULL ? name : "");
-    if (n < 0) {
-        dst[0] = '\0';
-    }
-}
-
-void td_classify_result(struct td_classifier *c, struct td_classify_flow **flow, char *app, size_t app_len,
-                        char *master, size_t master_len)
+void td_classify_result(struct td_classifier *c, struct td_classify_flow **flow, const char **app,
+                        const char **master)
 {
     struct td_classify_flow *f = *flow;
-    copy_name(app, app_len, "Unknown");
-    copy_name(master, master_len, "");
+    *app = "Unknown";
+    *master = "";
     if (f == NULL) {
         return;
     }
@@ -148,11 +137,13 @@ void td_classify_result(struct td_classifier *c, struct td_classify_flow **flow,
      * master); with no sub-protocol the protocol itself is in master_protocol or app_protocol. */
     uint16_t app_id = p.app_protocol != NDPI_PROTOCOL_UNKNOWN ? p.app_protocol : p.master_protocol;
     uint16_t master_id = p.app_protocol != NDPI_PROTOCOL_UNKNOWN ? p.master_protocol : NDPI_PROTOCOL_UNKNOWN;
-    if (app_id != NDPI_PROTOCOL_UNKNOWN) {
-        copy_name(app, app_len, ndpi_get_proto_name(c->ndpi, app_id));
+    const char *name = app_id != NDPI_PROTOCOL_UNKNOWN ? ndpi_get_proto_name(c->ndpi, app_id) : NULL;
+    if (name != NULL) {
+        *app = name;
     }
-    if (master_id != NDPI_PROTOCOL_UNKNOWN && master_id != app_id) {
-        copy_name(master, master_len, ndpi_get_proto_name(c->ndpi, master_id));
+    name = master_id != NDPI_PROTOCOL_UNKNOWN && master_id != app_id ? ndpi_get_proto_name(c->ndpi, master_id) : NULL;
+    if (name != NULL) {
+        *master = name;
     }
     flow_free(f);
     *flow = NULL;

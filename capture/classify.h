@@ -18,9 +18,10 @@ void td_classifier_free(struct td_classifier *c);
  * reads the result with td_classify_result and stops calling (the state is freed by td_classify_result). */
 bool td_classify_packet(struct td_classifier *c, struct td_classify_flow **flow, const uint8_t *ip, uint32_t ip_len,
                         int64_t ts_ns);
-/* td_classify_result writes the application and master protocol names (giving up detection if it is still
- * undecided) and frees *flow (sets it to NULL). Safe with *flow == NULL ("Unknown"). */
-void td_classify_result(struct td_classifier *c, struct td_classify_flow **flow, char *app, size_t app_len,
-                        char *master, size_t master_len);
+/* td_classify_result sets the application and master protocol names (giving up detection if it is still
+ * undecided; nDPI's own strings, valid until td_classifier_free, or literals) and frees *flow (sets it to NULL).
+ * Safe with *flow == NULL ("Unknown"). */
+void td_classify_result(struct td_classifier *c, struct td_classify_flow **flow, const char **app,
+                        const char **master);
 
 #endif

@@ -74,8 +74,9 @@ struct td_flow {
     bool mine;         /* in this table's shard: called back and classified (always, without shards) */
 };
 
-/* The retained per-flow state must stay small: a busy link keeps up to max_flows of these. */
-_Static_assert(sizeof(struct td_flow) <= 1024, "struct td_flow must stay within the 1 KB per-flow budget");
+/* The retained per-flow state must stay small: a busy link keeps up to max_flows of these, and past its handshake
+ * a connection keeps little else in memory (its TLS state is in the spill, capture/spill.h). */
+_Static_assert(sizeof(struct td_flow) <= 512, "struct td_flow must stay within half of the 1 KB per-connection budget");
 
 /* A closed tuple remembered until the idle timeout, so its stragglers open no flow. */
 struct tomb {
@@ -345,10 +346,39 @@ static struct td_reasm_sink make_sink(const struct td_flow_table *t, struct td_f
     return s;
 }
 
+const struct td_encap_path td_encap_path_none;
+
+/* copy_path keeps the first packet's outer path: the shared empty one for a plain flow, else a zeroed copy of
+ * the layers the decoder wrote (NULL when memory ran out). Plain flows are most of them, and the path is 268
+ * bytes: kept in every flow it was a third of a tracked connection's memory. */
+static const struct td_encap_path *copy_path(const struct td_encap_path *src)
+{
+    if (src->num == 0 && !src->more) {
+        return &td_encap_path_none;
+    }
+    struct td_encap_path *dst = calloc(1, sizeof(*dst));
+    if (dst == NULL) {
+        return NULL;
+    }
+    uint8_t num = src->num <= TD_MAX_ENCAP_LAYERS ? src->num : TD_MAX_ENCAP_LAYERS;
+    dst->num = num;
+    dst->more = src->more;
+    memcpy(dst->layers, src->layers, num * sizeof(dst->layers[0]));
+    return dst;
+}
+
+/* flow_free releases a flow that is off every list. */
+static void flow_free(struct td_flow *f)
+{
+    if (f->info.encap != &td_encap_path_none) {
+        free((void *)(uintptr_t)f->info.encap);
+    }
+    free(f);
+}
+
 static void finish_classification(struct td_flow_table *t, struct td_flow *f)
 {
-    td_classify_result(t->classifier, &f->cls, f->info.app_protocol, sizeof(f->info.app_protocol),
-                       f->info.master_protocol, sizeof(f->info.master_protocol));
+    td_classify_result(t->classifier, &f->cls, &f->info.app_protocol, &f->info.master_protocol);
     f->classify_done = true;
 }
 
@@ -379,7 +409,7 @@ static void flow_close(struct td_flow_table *t, struct td_flow *f, enum td_flow_
     if (end == TD_FLOW_END_FIN || end == TD_FLOW_END_RST) {
         tomb_add(t, f, f->info.last_ts_ns);
     }
-    free(f);
+    flow_free(f);
 }
 
 /* is_expired: nothing seen for longer than the idle timeout (0 disables it) at packet time now_ns. */
@@ -415,16 +445,6 @@ static bool sender_is_client(const struct td_segment *seg)
         return (seg->flags & TD_TCP_ACK) == 0;
     }
     return !(seg->sport < 1024 && seg->dport >= 1024);
-}
-
-/* copy_path keeps the first packet's outer path; only the layers the decoder wrote are read (the flow was
- * zeroed, so the rest stays 0). */
-static void copy_path(struct td_encap_path *dst, const struct td_encap_path *src)
-{
-    uint8_t num = src->num <= TD_MAX_ENCAP_LAYERS ? src->num : TD_MAX_ENCAP_LAYERS;
-    dst->num = num;
-    dst->more = src->more;
-    memcpy(dst->layers, src->layers, num * sizeof(dst->layers[0]));
 }
 
 static bool has_payload(const struct td_segment *seg)
@@ -474,9 +494,15 @@ static struct td_flow *flow_open(struct td_flow_table *t, const struct td_segmen
     td_reasm_init(&f->reasm[TD_DIR_C2S]);
     td_reasm_init(&f->reasm[TD_DIR_S2C]);
     struct td_flow_info *info = &f->info;
+    info->encap = copy_path(&seg->encap);
+    if (info->encap == NULL) {
+        free(f);
+        return NULL;
+    }
     info->id = ++t->next_id;
     info->transport = transport;
-    copy_path(&info->encap, &seg->encap);
+    info->app_protocol = "";
+    info->master_protocol = "";
     info->client = f->node.key.a;
     info->server = f->node.key.b;
     info->client_port = f->node.key.a_port;
@@ -716,11 +742,9 @@ void td_flow_table_free(struct td_flow_table *t)
         td_reasm_cleanup(&f->reasm[TD_DIR_C2S]);
         td_reasm_cleanup(&f->reasm[TD_DIR_S2C]);
         if (f->cls != NULL) {
-            char app[8];
-            char master[8];
-            td_classify_result(t->classifier, &f->cls, app, sizeof(app), master, sizeof(master));
+            td_classify_result(t->classifier, &f->cls, &f->info.app_protocol, &f->info.master_protocol);
         }
-        free(f);
+        flow_free(f);
         f = next;
     }
     while (t->tomb_head != NULL) {

@@ -56,12 +56,36 @@ struct td_flow_info {
                                     the snaplen, and their missing bytes) */
     uint64_t gap_bytes[2];
     uint32_t reasm_cap_hits[2];  /* out-of-order data dropped at max_reasm_bytes */
-    char app_protocol[48];       /* nDPI: "TLS", "HTTP", "IMAPS", ... ("Unknown" when nothing matched) */
-    char master_protocol[48];    /* nDPI master protocol ("TLS" for IMAPS), "" when none */
+    /* Names in static storage (nDPI's protocol table or literals), valid until the flow table is freed; NULL
+     * (a zeroed info) reads as "" through td_flow_app_protocol/td_flow_master_protocol: */
+    const char *app_protocol;    /* nDPI: "TLS", "HTTP", "IMAPS", ... ("Unknown" when nothing matched, "" when
+                                    classification is off) */
+    const char *master_protocol; /* nDPI master protocol ("TLS" for IMAPS), "" when none */
     enum td_flow_end end;
     uint64_t close_seq;          /* 1-based order in which the table closed its flows (set at on_close) */
-    struct td_encap_path encap;  /* the outer path of the flow's first packet (layers past encap.num are 0) */
+    /* The outer path of the flow's first packet: a shared empty path for plain flows (most), else the flow's
+     * own copy, valid until on_close returns (a consumer keeping info longer copies it). Read it with
+     * td_flow_encap (NULL, in a zeroed info, is the empty path). */
+    const struct td_encap_path *encap;
 };
+
+/* td_encap_path_none: the empty path of every plain flow (encap->num == 0). */
+extern const struct td_encap_path td_encap_path_none;
+
+static inline const char *td_flow_app_protocol(const struct td_flow_info *info)
+{
+    return info->app_protocol != NULL ? info->app_protocol : "";
+}
+
+static inline const char *td_flow_master_protocol(const struct td_flow_info *info)
+{
+    return info->master_protocol != NULL ? info->master_protocol : "";
+}
+
+static inline const struct td_encap_path *td_flow_encap(const struct td_flow_info *info)
+{
+    return info->encap != NULL ? info->encap : &td_encap_path_none;
+}
 
 /* Consumer callbacks. `user` is what on_open returned for the flow. Pointers are valid during the call only. */
 struct td_flow_callbacks {

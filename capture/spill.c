@@ -65,8 +65,10 @@ struct td_spill {
     /* The cooling queue: only the owning thread. */
     struct queued queue[QUEUE_LEN];
     uint64_t q_first, q_next; /* tickets: queue[t % QUEUE_LEN] for q_first <= t < q_next */
+    size_t queued_live;       /* entries not forgotten */
+    size_t warm_max;          /* settled arenas kept warm before the oldest idle ones are cooled */
     uint64_t clock, delay;
-    /* Windows to drop (drop_around), flushed every FLUSH_TICKS ticks: chunk * windows per chunk + window. */
+    /* 64 KB windows to drop at the next flush (drop_around): chunk * windows per chunk + window. */
     uint32_t *marked;
     size_t num_marked, cap_marked;
 };
@@ -81,7 +83,7 @@ static int class_of(size_t size)
     return -1;
 }
 
-struct td_spill *td_spill_new(const char *dir, uint64_t delay_ticks, int *err)
+struct td_spill *td_spill_new(const char *dir, uint64_t delay_ticks, size_t warm_max, int *err)
 {
     struct statfs fs;
     if (statfs(dir, &fs) != 0) {
@@ -118,6 +120,7 @@ struct td_spill *td_spill_new(const char *dir, uint64_t delay_ticks, int *err)
     }
     s->fd = fd;
     s->delay = delay_ticks;
+    s->warm_max = warm_max;
     s->next_page = PAGES_PER_CHUNK; /* no chunk yet */
     return s;
 }
@@ -239,10 +242,7 @@ static void drop_around(struct td_spill *s, const void *block, size_t size)
             continue;
         }
         size_t off = (size_t)(b - c->base);
-        size_t first = off / window * window / PAGE;
-        size_t end = (off + size + window - 1) / window * window / PAGE;
-        end = end > PAGES_PER_CHUNK ? PAGES_PER_CHUNK : end;
-        for (size_t p = first; p < end; p += 16) {
+        for (size_t w = off / window; w * window < off + size; w++) {
             if (s->num_marked == s->cap_marked) {
                 size_t cap = s->cap_marked == 0 ? 1024 : s->cap_marked * 2;
                 uint32_t *grown = realloc(s->marked, cap * sizeof(*grown));
@@ -252,43 +252,57 @@ static void drop_around(struct td_spill *s, const void *block, size_t size)
                 s->marked = grown;
                 s->cap_marked = cap;
             }
-            s->marked[s->num_marked++] = (uint32_t)(i * (PAGES_PER_CHUNK / 16) + p / 16);
+            s->marked[s->num_marked++] = (uint32_t)(i * (CHUNK_LEN / window) + w);
         }
         return;
     }
 }
 
-/* flush_drops drops every page without a warm block between the first and the last marked window, in one call
- * per run: each MADV_DONTNEED ends in a TLB flush, which on a VM is an interrupt to every CPU the process ran on,
- * so a few long calls beat one per block. Pages of the span that were not marked are cold or free too; dropping
- * them costs nothing (they are not mapped, or were mapped back only by fault-around). mu held. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* flush_drops drops the pages of the marked windows that hold no warm block, one call per run of such pages
+ * (adjacent windows make one run; settled connections are mostly neighbours, since blocks are handed out in
+ * order and cooled in the same order). Each MADV_DONTNEED costs ~8 us on a VM whatever its length, so runs
+ * beat pages. The work is bounded by the marks, not by the file. mu held. */
 static void flush_drops(struct td_spill *s)
 {
     if (s->num_marked == 0) {
         return;
     }
     const size_t per_chunk = PAGES_PER_CHUNK / 16;
-    uint32_t lo = UINT32_MAX, hi = 0;
-    for (size_t m = 0; m < s->num_marked; m++) {
-        lo = s->marked[m] < lo ? s->marked[m] : lo;
-        hi = s->marked[m] > hi ? s->marked[m] : hi;
-    }
-    s->num_marked = 0;
-    for (size_t chunk = lo / per_chunk; chunk <= hi / per_chunk; chunk++) {
-        const struct chunk *c = &s->chunks[chunk];
-        size_t first = chunk == lo / per_chunk ? lo % per_chunk * 16 : 0;
-        size_t end = chunk == hi / per_chunk ? (hi % per_chunk + 1) * 16 : PAGES_PER_CHUNK;
-        size_t run = first;
-        for (size_t p = first; p <= end; p++) {
-            if (p == end || c->pages[p].warm != 0) {
-                if (p > run) {
-                    (void)madvise(c->base + run * PAGE, (p - run) * PAGE, MADV_DONTNEED);
-                    s->stats.pages_dropped += p - run;
-                }
-                run = p + 1;
+    qsort(s->marked, s->num_marked, sizeof(*s->marked), cmp_u32);
+    const struct chunk *run_chunk = NULL;
+    size_t run_first = 0, run_end = 0; /* pages [run_first, run_end) of run_chunk, none warm */
+    for (size_t m = 0; m <= s->num_marked; m++) {
+        bool done = m == s->num_marked;
+        if (!done && m > 0 && s->marked[m] == s->marked[m - 1]) {
+            continue;
+        }
+        const struct chunk *c = done ? NULL : &s->chunks[s->marked[m] / per_chunk];
+        size_t first = done ? 0 : s->marked[m] % per_chunk * 16;
+        for (size_t p = first; done || p < first + 16; p++) {
+            if (!done && c == run_chunk && p == run_end && c->pages[p].warm == 0) {
+                run_end++;
+                continue;
             }
+            if (run_chunk != NULL && run_end > run_first) {
+                (void)madvise(run_chunk->base + run_first * PAGE, (run_end - run_first) * PAGE, MADV_DONTNEED);
+                s->stats.pages_dropped += run_end - run_first;
+            }
+            if (done) {
+                break;
+            }
+            run_chunk = c;
+            run_first = c->pages[p].warm == 0 ? p : p + 1;
+            run_end = p + 1;
         }
     }
+    s->num_marked = 0;
 }
 
 void *td_spill_alloc(struct td_spill *s, size_t size)
@@ -383,6 +397,11 @@ static void cool_oldest(struct td_spill *s)
         struct td_arena *a = q->arena;
         q->arena = NULL;
         a->cool_queued = false;
+        s->queued_live--;
+        if (a->active_tick + s->delay > s->clock) {
+            td_spill_cool_later(s, a); /* still busy (a bulk transfer): look again a delay later */
+            return;
+        }
         td_arena_cool(a);
         s->stats.arenas_cooled++;
     }
@@ -398,6 +417,7 @@ void td_spill_cool_later(struct td_spill *s, struct td_arena *a)
     }
     uint64_t t = s->q_next++;
     s->queue[t % QUEUE_LEN] = (struct queued){.arena = a, .ticket = t, .due = s->clock + s->delay};
+    s->queued_live++;
     a->cool_queued = true;
     a->cool_ticket = t;
 }
@@ -410,6 +430,7 @@ void td_spill_forget(struct td_spill *s, struct td_arena *a)
     struct queued *q = &s->queue[a->cool_ticket % QUEUE_LEN];
     if (q->ticket == a->cool_ticket && q->arena == a) {
         q->arena = NULL;
+        s->queued_live--;
     }
     a->cool_queued = false;
 }
@@ -422,9 +443,22 @@ void td_spill_tick(struct td_spill *s)
         flush_drops(s);
         pthread_mutex_unlock(&s->mu);
     }
-    while (s->q_first != s->q_next && s->queue[s->q_first % QUEUE_LEN].due <= s->clock) {
+    while (s->q_first != s->q_next) {
+        const struct queued *head = &s->queue[s->q_first % QUEUE_LEN];
+        if (head->arena == NULL) {
+            s->q_first++; /* forgotten */
+            continue;
+        }
+        if (head->due > s->clock || s->queued_live <= s->warm_max) {
+            break;
+        }
         cool_oldest(s);
     }
+}
+
+uint64_t td_spill_clock(const struct td_spill *s)
+{
+    return s->clock;
 }
 
 void td_spill_stats(struct td_spill *s, struct td_spill_stats *out)

@@ -33,9 +33,11 @@ struct td_spill_stats {
 
 /* td_spill_new creates the spill file in dir (an unlinked temporary file). NULL with *err (an errno) when dir is
  * not writable, lives in memory (tmpfs: spilling there would save nothing) or the mapping fails; the caller
- * then keeps arenas on the heap. delay_ticks: how many td_spill_tick calls after td_spill_cool_later an arena is
- * cooled (a connection that closes soon after its handshake is freed warm, without system calls). */
-TD_MUST_USE struct td_spill *td_spill_new(const char *dir, uint64_t delay_ticks, int *err);
+ * then keeps arenas on the heap. An arena is cooled once it has been idle for delay_ticks td_spill_tick calls
+ * after td_spill_cool_later (a connection that closes soon after its handshake is freed warm, without system
+ * calls) and more than warm_max settled arenas are waiting: moving a page out and back costs ~25 us of system
+ * time on ext4 in a VM, worth paying only when there are enough connections for memory to matter. */
+TD_MUST_USE struct td_spill *td_spill_new(const char *dir, uint64_t delay_ticks, size_t warm_max, int *err);
 void td_spill_free(struct td_spill *s);
 
 /* td_spill_alloc returns a warm block of size bytes (a power of two in [TD_SPILL_BLOCK_MIN, TD_SPILL_BLOCK_MAX])
@@ -55,8 +57,10 @@ void td_spill_warm(struct td_spill *s, void *block, size_t size);
  * takes it off the queue (the arena is freed, or handed to another thread). Call both on the spill's thread. */
 void td_spill_cool_later(struct td_spill *s, struct td_arena *a);
 void td_spill_forget(struct td_spill *s, struct td_arena *a);
-/* td_spill_tick advances the spill's clock by one (a frame) and cools the arenas that are due. */
+/* td_spill_tick advances the spill's clock by one (a frame) and cools the arenas that are due: those not active
+ * (td_arena_active) for delay_ticks. */
 void td_spill_tick(struct td_spill *s);
+uint64_t td_spill_clock(const struct td_spill *s);
 
 void td_spill_stats(struct td_spill *s, struct td_spill_stats *out);
 

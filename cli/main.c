@@ -48,6 +48,8 @@ static void usage(FILE *out)
             "  -r, --rules DIR          also load the *.rules files of DIR (docs/RULES.md)\n"
             "      --no-rules           report facts only, no diagnosis\n"
             "      --no-classify        do not run nDPI protocol classification\n"
+            "      --no-spill           keep every connection's details in memory (default: past 2048 idle\n"
+            "                           connections after their handshake, the oldest go to a file in $TMPDIR)\n"
             "      --max-flows N        flows tracked at once (default %u; least recently active evicted)\n"
             "      --max-reasm-bytes N  out-of-order bytes buffered per direction (default %u)\n"
             "      --max-handshake-bytes N  largest handshake message kept (default %u)\n"
@@ -58,7 +60,11 @@ static void usage(FILE *out)
             "  -h, --help               this help\n"
             "  -V, --version            print the version\n"
             "Limits are described in docs/SECURITY.md; the report counts each one that was hit.\n"
-            "\n"
+            "\n",
+            TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE,
+            TD_DEFAULT_MAX_CONN_ARENA_BYTES, TD_DEFAULT_MAX_RECORDS_PER_CHUNK,
+            (unsigned long long)(TD_DEFAULT_IDLE_TIMEOUT_NS / 1000000000ull));
+    fprintf(out,
             "Live options (tlsdiag live; events go to stdout unless --events FILE; stop with SIGINT or SIGTERM,\n"
             "SIGHUP reopens the --events file after log rotation):\n"
             "  -i, --interface IFACE    capture on IFACE (default: any)\n"
@@ -75,10 +81,7 @@ static void usage(FILE *out)
             "130/143: interrupted by SIGINT/SIGTERM (no report written; a previous one is left unchanged).\n"
             "Live: 0 stopped by a signal; 2 bad interface, filter or user; 3 the capture could not be opened\n"
             "(permission: run as root or give the binary CAP_NET_RAW,CAP_NET_ADMIN); 4 the capture broke.\n",
-            TD_DEFAULT_MAX_FLOWS, TD_DEFAULT_MAX_REASM_BYTES, TD_DEFAULT_MAX_HS_MSG_BYTES, TD_DEFAULT_MAX_TIMELINE,
-            TD_DEFAULT_MAX_CONN_ARENA_BYTES, TD_DEFAULT_MAX_RECORDS_PER_CHUNK,
-            (unsigned long long)(TD_DEFAULT_IDLE_TIMEOUT_NS / 1000000000ull), TD_LIVE_DEFAULT_SNAPLEN,
-            TD_LIVE_DEFAULT_BUFFER_MB);
+            TD_LIVE_DEFAULT_SNAPLEN, TD_LIVE_DEFAULT_BUFFER_MB);
 }
 
 /* parse_u32 reads a decimal option value in [min, max]. */
@@ -97,6 +100,7 @@ static bool parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max
 
 enum {
     OPT_NO_CLASSIFY = 256,
+    OPT_NO_SPILL,
     OPT_NO_RULES,
     OPT_MAX_FLOWS,
     OPT_MAX_REASM,
@@ -389,6 +393,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"all", no_argument, NULL, 'a'},
         {"no-classify", no_argument, NULL, OPT_NO_CLASSIFY},
+        {"no-spill", no_argument, NULL, OPT_NO_SPILL},
         {"rules", required_argument, NULL, 'r'},
         {"no-rules", no_argument, NULL, OPT_NO_RULES},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
@@ -449,6 +454,9 @@ int main(int argc, char **argv)
             break;
         case OPT_NO_CLASSIFY:
             cli.popts.classify = false;
+            break;
+        case OPT_NO_SPILL:
+            cli.popts.no_spill = true;
             break;
         case 'r':
             cli.rules_dir = optarg;

@@ -262,27 +262,34 @@ struct td_engine *td_engine_new(const struct td_pipeline_options *opts, struct t
         return NULL;
     }
     if (!sharded(opts)) {
-        e->spill = td_engine_spill_new();
+        e->spill = td_engine_spill_new(opts);
     }
     return e;
 }
 
-/* Frames between a connection's handshake and the moment its facts leave memory: a connection that closes soon
- * after its handshake (most of them) is freed before that, without a system call. */
+/* Frames a settled connection must be idle before its facts leave memory: a connection that closes soon after its
+ * handshake (most of them) is freed before that, without a system call. */
 #define SPILL_DELAY_FRAMES 4096u
+/* Settled connections kept in memory anyway (~7 KB each, 14 MB): below this a capture pays nothing for the
+ * spill; above it the oldest idle ones go out. */
+#define SPILL_WARM_MAX 2048u
 
-struct td_spill *td_engine_spill_new(void)
+struct td_spill *td_engine_spill_new(const struct td_pipeline_options *opts)
 {
 #if defined(__SANITIZE_ADDRESS__)
     /* AddressSanitizer sees heap blocks, not a file mapping: sanitizer runs keep connections on the heap. */
+    (void)opts;
     return NULL;
 #else
+    if (opts->no_spill) {
+        return NULL;
+    }
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0') {
         dir = "/tmp";
     }
     int err = 0;
-    return td_spill_new(dir, SPILL_DELAY_FRAMES, &err);
+    return td_spill_new(dir, SPILL_DELAY_FRAMES, SPILL_WARM_MAX, &err);
 #endif
 }
 

@@ -15,6 +15,7 @@ struct td_evidence;
 struct td_pipeline_options {
     struct td_limits limits;
     bool classify;                  /* run nDPI */
+    bool no_spill;                  /* --no-spill: settled connections stay in memory (capture/spill.h) */
     const struct td_ruleset *rules; /* evaluated on every connection, alert and server; NULL: none */
     struct td_progress *progress;   /* offline: the progress line (progress.h), NULL: none */
     struct td_evidence *evidence;   /* --evidence: failed connections' frames to pcaps (evidence.h), NULL: off */

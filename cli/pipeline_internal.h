@@ -41,7 +41,7 @@ struct conn {
 
 /* td_engine_spill_new makes a spill file for one thread's connections (capture/spill.h) in $TMPDIR or /tmp;
  * NULL when that cannot be done (connections then keep their facts on the heap, as before). */
-struct td_spill *td_engine_spill_new(void);
+struct td_spill *td_engine_spill_new(const struct td_pipeline_options *opts);
 
 /* td_engine_callbacks: the flow table callbacks that move stream bytes into a connection's dissector, with the
  * caller's on_open and on_close. */

@@ -32,7 +32,8 @@
 #define SHARD_WAKE_BATCH 32u
 
 struct closed {
-    struct td_flow_info info;
+    struct td_flow_info info;           /* info.encap: td_encap_path_none, or encap below once committed */
+    struct td_encap_path encap;         /* the flow's own path, which the flow table frees at on_close */
     struct td_tls_conn *tls;            /* NULL: the connection had no state (memory ran out at its open) */
     struct td_report_prepared *prep;    /* its report JSON, made on the worker */
     size_t input_index;
@@ -137,6 +138,9 @@ static void shard_close(void *ctx, void *user, const struct td_flow_info *info)
     struct worker *w = ctx;
     struct conn *c = user;
     struct closed item = {.info = *info, .input_index = w->sh->engine->input_index, .worker = w->index};
+    if (td_flow_encap(info) != &td_encap_path_none) {
+        item.encap = *info->encap;
+    }
     if (c != NULL) {
         td_tls_conn_finish(c->tls, info->last_frame, info->last_ts_ns);
         item.tls = c->tls;
@@ -386,7 +390,7 @@ static bool start_workers(struct shards *sh)
         if (w->flows == NULL) {
             return false;
         }
-        w->spill = td_engine_spill_new();
+        w->spill = td_engine_spill_new(e->opts);
         td_flow_table_set_shard(w->flows, k, sh->num);
         if (pthread_create(&w->thread, NULL, shard_main, w) != 0) {
             return false;
@@ -403,6 +407,9 @@ static void commit_and_join(struct shards *sh)
     struct td_engine *e = sh->engine;
     struct closed item;
     for (uint64_t seq = 1; next_closed(sh, seq, &item); seq++) {
+        if (td_flow_encap(&item.info) != &td_encap_path_none) {
+            item.info.encap = &item.encap;
+        }
         if (item.tls != NULL) {
             td_engine_commit(e, item.input_index, &item.info, td_tls_conn_facts(item.tls), item.prep, false);
         }

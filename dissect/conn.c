@@ -925,6 +925,7 @@ void td_tls_conn_gap(struct td_tls_conn *c, int dir, uint64_t off, uint64_t len,
     if (c == NULL || c->finished || (dir != TD_DIR_C2S && dir != TD_DIR_S2C) || len == 0) {
         return;
     }
+    td_arena_active(&c->arena);
     struct td_evidence ev = {.frame = frame, .ts_ns = ts_ns};
     struct td_tls_dir *d = &c->dir[dir];
     (void)add_event(c, role_of(c, dir), TD_EV_GAP, len > INT32_MAX ? INT32_MAX : (int32_t)len,
@@ -940,6 +941,7 @@ void td_tls_conn_data(struct td_tls_conn *c, int dir, const uint8_t *data, size_
     if (c == NULL || c->finished || (dir != TD_DIR_C2S && dir != TD_DIR_S2C) || len == 0 || data == NULL) {
         return;
     }
+    td_arena_active(&c->arena);
     struct td_tls_dir *d = &c->dir[dir];
     struct td_cursor in;
     td_cursor_init(&in, data, len, off);
@@ -981,6 +983,7 @@ void td_tls_conn_tcp_flags(struct td_tls_conn *c, int dir, uint8_t flags, uint64
     if (c == NULL || c->finished || (dir != TD_DIR_C2S && dir != TD_DIR_S2C)) {
         return;
     }
+    td_arena_active(&c->arena);
     struct td_tls_dir *d = &c->dir[dir];
     struct td_evidence ev = {.frame = frame, .ts_ns = ts_ns};
     uint8_t role = role_of(c, dir);

@@ -679,6 +679,7 @@ void td_tls_conn_datagram(struct td_tls_conn *c, int dir, const uint8_t *data, s
     if (c == NULL || c->finished || (dir != TD_DIR_C2S && dir != TD_DIR_S2C) || len == 0 || data == NULL) {
         return;
     }
+    td_arena_active(&c->arena);
     struct td_tls_dir *d = &c->dir[dir];
     if (d->mode == TD_DIR_MODE_NOT_TLS) {
         return;

@@ -262,13 +262,14 @@ static void put_protocol(struct td_json_ctx *ctx, json_t *o, const struct td_flo
         put(ctx, o, "network.protocol", json_string("tls"));
         return;
     }
-    char buf[sizeof(info->app_protocol)];
-    size_t n = strnlen(info->app_protocol, sizeof(info->app_protocol));
-    if (n == 0 || (n == 7 && strncmp(info->app_protocol, "Unknown", 7) == 0)) {
+    const char *app = td_flow_app_protocol(info);
+    char buf[64];
+    size_t n = strnlen(app, sizeof(buf) - 1);
+    if (n == 0 || strcmp(app, "Unknown") == 0) {
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        buf[i] = (char)tolower((unsigned char)info->app_protocol[i]);
+        buf[i] = (char)tolower((unsigned char)app[i]);
     }
     buf[n] = '\0';
     put(ctx, o, "network.protocol", td_json_str(buf));
@@ -578,9 +579,8 @@ static void put_tlsdiag(struct td_json_ctx *ctx, json_t *o, const char *input_na
     if (f->roles_swapped) {
         put(ctx, o, "tlsdiag.roles_swapped", json_true());
     }
-    size_t app_len = strnlen(info->app_protocol, sizeof(info->app_protocol));
-    if (app_len > 0 && app_len < sizeof(info->app_protocol)) {
-        put(ctx, o, "tlsdiag.app_protocol", td_json_str(info->app_protocol));
+    if (td_flow_app_protocol(info)[0] != '\0') {
+        put(ctx, o, "tlsdiag.app_protocol", td_json_str(td_flow_app_protocol(info)));
     }
     if (outcome != NULL) {
         put(ctx, o, "tlsdiag.outcome", outcome);

@@ -504,11 +504,7 @@ static json_t *tcp_flag(struct td_json_ctx *ctx, uint64_t frame, const char *fro
 static json_t *plaintext_start_obj(struct td_json_ctx *ctx, const struct td_flow_info *info,
                                    const struct td_tls_facts *f)
 {
-    char app[sizeof(info->app_protocol) + 1];
-    size_t app_len = strnlen(info->app_protocol, sizeof(info->app_protocol));
-    memcpy(app, info->app_protocol, app_len);
-    app[app_len] = '\0';
-    struct td_plaintext_start ps = td_plaintext_start_resolve(&f->plaintext_start, app);
+    struct td_plaintext_start ps = td_plaintext_start_resolve(&f->plaintext_start, td_flow_app_protocol(info));
     if (ps.protocol == TD_PLAINTEXT_NONE || ps.tls_ev.frame == 0) {
         return json_null();
     }
@@ -1159,9 +1155,9 @@ static void outcome_text(const struct td_flow_info *info, const struct td_tls_fa
     case TD_OUTCOME_NOT_TLS:
         break;
     }
-    if (info->app_protocol[0] != '\0') {
-        (void)snprintf(out, out_len, "No TLS records were seen on this connection (nDPI: %.*s).",
-                       (int)strnlen(info->app_protocol, sizeof(info->app_protocol)), info->app_protocol);
+    const char *app = td_flow_app_protocol(info);
+    if (app[0] != '\0') {
+        (void)snprintf(out, out_len, "No TLS records were seen on this connection (nDPI: %s).", app);
         return;
     }
     (void)snprintf(out, out_len, "No TLS records were seen on this connection.");
@@ -1247,7 +1243,7 @@ json_t *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow
     td_json_set(ctx, o, "id", td_json_u64(info->id));
     set_endpoints(ctx, o, info, f->roles_swapped);
     td_json_set(ctx, o, "transport", transport_name(info));
-    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, &info->encap));
+    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, td_flow_encap(info)));
     td_json_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
     td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
     json_t *tls = json_null();
@@ -1282,18 +1278,18 @@ json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const st
     set_endpoints(ctx, o, info, sw);
     td_json_set(ctx, o, "roles_swapped", boolean(sw));
     td_json_set(ctx, o, "transport", transport_name(info));
-    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, &info->encap));
+    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, td_flow_encap(info)));
     td_json_set(ctx, o, "first_frame", td_json_u64(info->first_frame));
     td_json_set(ctx, o, "last_frame", td_json_u64(info->last_frame));
     td_json_set(ctx, o, "start", time_ns(info->first_ts_ns));
     td_json_set(ctx, o, "end", time_ns(info->last_ts_ns));
     td_json_set(ctx, o, "duration_ms", duration_ms(info->first_ts_ns, info->last_ts_ns));
     json_t *proto = json_object();
-    size_t app_len = strnlen(info->app_protocol, sizeof(info->app_protocol));
-    size_t master_len = strnlen(info->master_protocol, sizeof(info->master_protocol));
-    td_json_set(ctx, proto, "app", app_len != 0 ? json_stringn(info->app_protocol, app_len) : json_null());
+    size_t app_len = strlen(td_flow_app_protocol(info));
+    size_t master_len = strlen(td_flow_master_protocol(info));
+    td_json_set(ctx, proto, "app", app_len != 0 ? json_stringn(td_flow_app_protocol(info), app_len) : json_null());
     td_json_set(ctx, proto, "master",
-                master_len != 0 ? json_stringn(info->master_protocol, master_len) : json_null());
+                master_len != 0 ? json_stringn(td_flow_master_protocol(info), master_len) : json_null());
     td_json_set(ctx, o, "protocol", proto);
     td_json_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
     td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));

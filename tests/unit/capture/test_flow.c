@@ -31,6 +31,8 @@ struct rec {
     uint8_t stream[32][2][STREAM_CAP];
     size_t stream_len[32][2];
     struct td_flow_info closed[32];
+    struct td_encap_path closed_encap[32]; /* closed[i].encap points here: the table frees its copy at on_close */
+    bool shared_empty_path[32];            /* the flow had the shared empty path (no copy of its own) */
     unsigned close_count[32];
     size_t num_closed;
     size_t num_opened;
@@ -139,6 +141,9 @@ static void on_close(void *ctx, void *user, const struct td_flow_info *info)
     r->close_count[id]++;
     CU_ASSERT_EQUAL(r->close_count[id], 1); /* each flow is reported exactly once */
     r->closed[id] = *info;
+    r->shared_empty_path[id] = info->encap == &td_encap_path_none;
+    r->closed_encap[id] = *td_flow_encap(info);
+    r->closed[id].encap = &r->closed_encap[id];
     r->num_closed++;
     struct event *e = push(r, 'c');
     e->id = id;
@@ -311,6 +316,8 @@ static void test_in_order_and_fin_close(void)
     const struct td_flow_info *fi = &r.closed[1];
     CU_ASSERT_EQUAL(fi->end, TD_FLOW_END_FIN);
     CU_ASSERT(fi->saw_syn && fi->saw_synack);
+    CU_ASSERT_TRUE(r.shared_empty_path[1]); /* a plain flow keeps no path of its own */
+    CU_ASSERT_STRING_EQUAL(td_flow_app_protocol(fi), ""); /* no classifier in this table */
     CU_ASSERT_EQUAL(fi->syn_frame, 1);
     CU_ASSERT_EQUAL(fi->synack_frame, 2);
     CU_ASSERT_EQUAL(fi->fin_frame[0], 7);
@@ -909,13 +916,13 @@ static void test_udp_datagrams(void)
     CU_ASSERT_EQUAL(fi->last_frame, 4);
     CU_ASSERT_EQUAL(fi->gaps[0], 0);
     // The first packet's path, and nothing past it.
-    CU_ASSERT_EQUAL_FATAL(fi->encap.num, 2);
-    CU_ASSERT_FALSE(fi->encap.more);
-    CU_ASSERT_EQUAL(fi->encap.layers[0].kind, TD_ENCAP_VLAN);
-    CU_ASSERT_EQUAL(fi->encap.layers[0].id, 5);
-    CU_ASSERT_EQUAL(fi->encap.layers[1].kind, TD_ENCAP_GTPU);
-    CU_ASSERT_EQUAL(fi->encap.layers[1].id, 0x0e2c1dc7);
-    CU_ASSERT_EQUAL(fi->encap.layers[2].kind, 0);
+    CU_ASSERT_EQUAL_FATAL(fi->encap->num, 2);
+    CU_ASSERT_FALSE(fi->encap->more);
+    CU_ASSERT_EQUAL(fi->encap->layers[0].kind, TD_ENCAP_VLAN);
+    CU_ASSERT_EQUAL(fi->encap->layers[0].id, 5);
+    CU_ASSERT_EQUAL(fi->encap->layers[1].kind, TD_ENCAP_GTPU);
+    CU_ASSERT_EQUAL(fi->encap->layers[1].id, 0x0e2c1dc7);
+    CU_ASSERT_EQUAL(fi->encap->layers[2].kind, 0);
     const struct td_flow_stats *st = td_flow_table_stats(t);
     CU_ASSERT_EQUAL(st->flows_total, 1);
     CU_ASSERT_EQUAL(st->segments, 0); // TCP segments only
@@ -1045,11 +1052,12 @@ static void test_tcp_encap(void)
     td_flow_table_flush(t);
     const struct td_flow_info *fi = &r.closed[1];
     CU_ASSERT_EQUAL(fi->transport, TD_TRANSPORT_TCP);
-    CU_ASSERT_EQUAL_FATAL(fi->encap.num, 1);
-    CU_ASSERT_TRUE(fi->encap.more);
-    CU_ASSERT_EQUAL(fi->encap.layers[0].kind, TD_ENCAP_IP);
-    CU_ASSERT_EQUAL(fi->encap.layers[0].src.bytes[3], 1);
-    CU_ASSERT_EQUAL(fi->encap.layers[0].dst.bytes[3], 2);
+    CU_ASSERT_FALSE(r.shared_empty_path[1]);
+    CU_ASSERT_EQUAL_FATAL(fi->encap->num, 1);
+    CU_ASSERT_TRUE(fi->encap->more);
+    CU_ASSERT_EQUAL(fi->encap->layers[0].kind, TD_ENCAP_IP);
+    CU_ASSERT_EQUAL(fi->encap->layers[0].src.bytes[3], 1);
+    CU_ASSERT_EQUAL(fi->encap->layers[0].dst.bytes[3], 2);
     td_flow_table_free(t);
 }
 

@@ -30,14 +30,19 @@ static long rss_file_kb(void)
     return kb;
 }
 
-static struct td_spill *new_spill(uint64_t delay)
+static struct td_spill *new_spill_warm(uint64_t delay, size_t warm_max)
 {
     int err = 0;
-    struct td_spill *s = td_spill_new(".", delay, &err);
+    struct td_spill *s = td_spill_new(".", delay, warm_max, &err);
     if (s == NULL) {
         fprintf(stderr, "spill unavailable here (errno %d)\n", err);
     }
     return s;
+}
+
+static struct td_spill *new_spill(uint64_t delay)
+{
+    return new_spill_warm(delay, 0);
 }
 
 static void fill(struct td_arena *a, unsigned seed, unsigned char **parts)
@@ -155,6 +160,59 @@ static void test_released_blocks_are_reused_and_forgotten_arenas_stay_warm(void)
     td_spill_free(s);
 }
 
+static void test_busy_arenas_wait_until_idle(void)
+{
+    struct td_spill *s = new_spill(100);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    struct td_arena a;
+    td_arena_init_spill(&a, 1u << 20, s);
+    unsigned char *p[3];
+    fill(&a, 3, p);
+    td_arena_settle(&a);
+    for (unsigned t = 0; t < 1000; t++) { /* a bulk transfer: a packet every tick */
+        td_arena_active(&a);
+        td_spill_tick(s);
+    }
+    CU_ASSERT_FALSE(a.cold);
+    for (unsigned t = 0; t < 99; t++) {
+        td_spill_tick(s);
+    }
+    CU_ASSERT_FALSE(a.cold); /* idle for less than the delay */
+    for (unsigned t = 0; t < 200; t++) {
+        td_spill_tick(s);
+    }
+    CU_ASSERT_TRUE(a.cold);
+    CU_ASSERT_TRUE(intact(3, p));
+    td_arena_cleanup(&a);
+    td_spill_free(s);
+}
+
+static void test_only_settled_arenas_past_the_warm_budget_are_cooled(void)
+{
+    struct td_spill *s = new_spill_warm(10, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    struct td_arena a[5];
+    unsigned char *p[5][3];
+    for (unsigned i = 0; i < 5; i++) {
+        td_arena_init_spill(&a[i], 1u << 20, s);
+        fill(&a[i], i, p[i]);
+        td_arena_settle(&a[i]);
+    }
+    td_arena_cleanup(&a[4]); /* a closed connection does not count */
+    for (unsigned t = 0; t < 50; t++) {
+        td_spill_tick(s);
+    }
+    /* four settled, three may stay warm: the oldest goes */
+    CU_ASSERT_TRUE(a[0].cold);
+    CU_ASSERT_FALSE(a[1].cold);
+    CU_ASSERT_FALSE(a[3].cold);
+    CU_ASSERT_TRUE(intact(0, p[0]));
+    for (unsigned i = 0; i < 4; i++) {
+        td_arena_cleanup(&a[i]);
+    }
+    td_spill_free(s);
+}
+
 static void test_sizes_outside_the_classes_are_refused(void)
 {
     struct td_spill *s = new_spill(1);
@@ -180,6 +238,8 @@ static CU_TestInfo tests[] = {
     {"cooled arenas leave memory and keep their bytes", test_cooled_arenas_leave_memory_and_keep_their_bytes},
     {"released blocks are reused, forgotten arenas stay warm",
      test_released_blocks_are_reused_and_forgotten_arenas_stay_warm},
+    {"busy arenas wait until idle", test_busy_arenas_wait_until_idle},
+    {"only settled arenas past the warm budget are cooled", test_only_settled_arenas_past_the_warm_budget_are_cooled},
     {"sizes outside the classes are refused", test_sizes_outside_the_classes_are_refused},
     CU_TEST_INFO_NULL,
 };

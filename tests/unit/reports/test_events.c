@@ -513,7 +513,7 @@ static void test_hand_built(void)
 static void test_not_tls(void)
 {
     struct td_flow_info info = make_info();
-    (void)snprintf(info.app_protocol, sizeof(info.app_protocol), "HTTP");
+    info.app_protocol = "HTTP";
     struct td_json_ctx ctx = {0};
     json_t *ev = td_event_connection(&ctx, "eth0", 0, &info, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
@@ -534,7 +534,7 @@ static void test_not_tls(void)
     json_decref(ev);
 
     // nDPI found nothing: no network.protocol at all (unknown is left out).
-    (void)snprintf(info.app_protocol, sizeof(info.app_protocol), "Unknown");
+    info.app_protocol = "Unknown";
     ev = td_event_connection(&ctx, "eth0", 0, &info, NULL, NULL);
     CU_ASSERT_PTR_NULL(at(ev, "network.protocol"));
     CU_ASSERT_EQUAL(ctx.failures, 0);

@@ -62,7 +62,7 @@ static struct td_flow_info make_info(uint64_t id, uint64_t first_frame, uint64_t
     info.payload_bytes[1] = 5000;
     info.syn_frame = first_frame;
     info.synack_frame = first_frame + 1;
-    (void)snprintf(info.app_protocol, sizeof(info.app_protocol), "TLS");
+    info.app_protocol = "TLS";
     info.end = TD_FLOW_END_FIN;
     return info;
 }
@@ -370,7 +370,7 @@ static enum td_err build_report(const char *path, FILE *sum, bool include_non_tl
     td_report_add_connection(r, 0, &info, &f);
     // A TCP connection without TLS: no facts at all.
     info = make_info(6, 10, 11);
-    (void)snprintf(info.app_protocol, sizeof(info.app_protocol), "HTTP");
+    info.app_protocol = "HTTP";
     td_report_add_connection(r, 0, &info, NULL);
 
     static const uint32_t lts0[] = {1};
