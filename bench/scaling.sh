@@ -162,6 +162,7 @@ runs_of() {  # KIND LABEL FILE [OPTIONS...]
 # The empty capture: the RSS of start-up (nDPI, rules) that every run pays.
 make_capture "$gen/empty.pcap" gen_flows 0
 run_one base empty "$gen/empty.pcap"
+run_one base empty "$gen/empty.pcap" --threads 1   # the established rows' start-up
 
 if [ "$only" != size ]; then
   IFS=, read -r -a counts <<< "$flows_list"
@@ -183,6 +184,8 @@ if [ "$only" != size ]; then
     make_capture "$f" gen_established "$n"
     log "established $n: --threads 1 --max-flows 1000000"
     runs_of established "established-$n" "$f" --threads 1 --max-flows 1000000
+    log "established $n: the same with --no-spill"
+    runs_of established "established-$n" "$f" --threads 1 --max-flows 1000000 --no-spill
   done
 fi
 

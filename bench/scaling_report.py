@@ -34,10 +34,19 @@ def num(n, digits=0):
     return '{:,.{d}f}'.format(n, d=digits)
 
 
+def threads_of(opts):
+    """The --threads value of a row's options ('' for the default)."""
+    words = opts.split()
+    for i, w in enumerate(words[:-1]):
+        if w == '--threads':
+            return words[i + 1]
+    return ''
+
+
 def table(path):
     rows = {}
     order = []
-    base_rss = None
+    base_rss = {}  # by its --threads option: the empty run that matches a row's start-up cost
     with open(path) as f:
         for line in f:
             p = line.rstrip('\n').split('\t')
@@ -45,14 +54,14 @@ def table(path):
                 continue
             kind, capture, fbytes, opts, status = p[:5]
             if kind == 'base':
-                base_rss = int(p[6]) if base_rss is None else min(base_rss, int(p[6]))
+                k = threads_of(opts)
+                base_rss[k] = min(base_rss.get(k, int(p[6])), int(p[6]))
                 continue
             key = (kind, capture, opts)
             if key not in rows:
                 rows[key] = []
                 order.append(key)
             rows[key].append(p)
-    base = base_rss or 0
     out = []
     out.append('| capture | options | size MB | packets | connections | flows open at once (max) | evicted '
                '| wall s | CPU s | packets/s (CPU) | CPU us/packet | peak RSS MiB | KiB/connection above empty |')
@@ -71,14 +80,17 @@ def table(path):
         cpu = statistics.median(float(r[13]) for r in runs)
         rss = max(int(r[6]) for r in runs)
         frames, conns, evicted, active = int(runs[0][7]), int(runs[0][9]), int(runs[0][11]), int(runs[0][12])
+        base = base_rss.get(threads_of(opts), base_rss.get('', 0))
         per_conn = (rss - base) / conns if conns else 0
         out.append('| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %.2f | %s | %s |' % (
             capture, opts or 'default', num(fbytes / 1e6), num(frames), num(conns), num(active), num(evicted),
             wall, cpu, num(frames / cpu if cpu > 0 else 0), cpu * 1e6 / frames if frames else 0,
             num(rss / 1024, 1), num(per_conn, 1)))
     out.append('')
-    out.append('Peak RSS of a run on an empty capture (subtracted in the last column): %s MiB. Wall and CPU s '
-               'are medians over the runs, RSS the largest.' % num(base / 1024, 1))
+    out.append('Peak RSS of a run on an empty capture with the same --threads (subtracted in the last column): %s. '
+               'Wall and CPU s are medians over the runs, RSS the largest.' % ', '.join(
+                   '%s MiB (%s)' % (num(v / 1024, 1), ('--threads ' + k) if k else 'default threads')
+                   for k, v in sorted(base_rss.items())))
     print('\n'.join(out))
 
 
