@@ -31,8 +31,8 @@
 #endif
 
 /* Per page: warm and cold blocks on it (at most eight of either). A page is dropped when its last warm block
- * goes cold or is released while cold ones remain; pages whose blocks were only ever warm stay mapped, as
- * freed heap memory would, and are reused first. */
+ * goes cold, or is released while cold ones remain or by a connection that had been cooled; pages whose blocks
+ * were only ever warm stay mapped, as freed heap memory would, and are reused first. */
 struct page_state {
     uint8_t warm, cold;
 };
@@ -215,17 +215,27 @@ static void *carve(struct td_spill *s, unsigned k)
     return p;
 }
 
-/* find_page returns the state of the page holding p (mu held). Chunks are few (64 MB each). */
-static struct page_state *find_page(struct td_spill *s, const void *p)
+/* find_chunk returns the index of the chunk holding p, or SIZE_MAX; *off gets p's offset in it (mu held).
+ * Chunks are few (64 MB each). */
+static size_t find_chunk(const struct td_spill *s, const void *p, size_t *off)
 {
     const uint8_t *b = p;
     for (size_t i = s->num_chunks; i-- > 0;) {
         const struct chunk *c = &s->chunks[i];
         if (b >= c->base && b < c->base + CHUNK_LEN) {
-            return &c->pages[(size_t)(b - c->base) / PAGE];
+            *off = (size_t)(b - c->base);
+            return i;
         }
     }
-    return NULL;
+    return SIZE_MAX;
+}
+
+/* find_page returns the state of the page holding p (mu held). */
+static struct page_state *find_page(struct td_spill *s, const void *p)
+{
+    size_t off = 0;
+    size_t i = find_chunk(s, p, &off);
+    return i == SIZE_MAX ? NULL : &s->chunks[i].pages[off / PAGE];
 }
 
 /* drop_around marks the 64 KB window around block to leave the process at the next flush. A read fault on a
@@ -235,26 +245,19 @@ static struct page_state *find_page(struct td_spill *s, const void *p)
 static void drop_around(struct td_spill *s, const void *block, size_t size)
 {
     const size_t window = 16u * PAGE;
-    const uint8_t *b = block;
-    for (size_t i = s->num_chunks; i-- > 0;) {
-        const struct chunk *c = &s->chunks[i];
-        if (b < c->base || b >= c->base + CHUNK_LEN) {
-            continue;
-        }
-        size_t off = (size_t)(b - c->base);
-        for (size_t w = off / window; w * window < off + size; w++) {
-            if (s->num_marked == s->cap_marked) {
-                size_t cap = s->cap_marked == 0 ? 1024 : s->cap_marked * 2;
-                uint32_t *grown = realloc(s->marked, cap * sizeof(*grown));
-                if (grown == NULL) {
-                    return; /* the pages stay: memory, not correctness */
-                }
-                s->marked = grown;
-                s->cap_marked = cap;
+    size_t off = 0;
+    size_t i = find_chunk(s, block, &off);
+    for (size_t w = off / window; i != SIZE_MAX && w * window < off + size; w++) {
+        if (s->num_marked == s->cap_marked) {
+            size_t cap = s->cap_marked == 0 ? 1024 : s->cap_marked * 2;
+            uint32_t *grown = realloc(s->marked, cap * sizeof(*grown));
+            if (grown == NULL) {
+                return; /* the pages stay: memory, not correctness */
             }
-            s->marked[s->num_marked++] = (uint32_t)(i * (CHUNK_LEN / window) + w);
+            s->marked = grown;
+            s->cap_marked = cap;
         }
-        return;
+        s->marked[s->num_marked++] = (uint32_t)(i * (CHUNK_LEN / window) + w);
     }
 }
 
@@ -438,9 +441,12 @@ void td_spill_forget(struct td_spill *s, struct td_arena *a)
 void td_spill_tick(struct td_spill *s)
 {
     s->clock++;
-    if (s->clock % FLUSH_TICKS == 0 || s->num_marked >= FLUSH_WINDOWS) {
+    /* The marks are also made by releases on other threads: looked at under mu, every 64 ticks. */
+    if (s->clock % 64 == 0) {
         pthread_mutex_lock(&s->mu);
-        flush_drops(s);
+        if (s->clock % FLUSH_TICKS == 0 || s->num_marked >= FLUSH_WINDOWS) {
+            flush_drops(s);
+        }
         pthread_mutex_unlock(&s->mu);
     }
     while (s->q_first != s->q_next) {
