@@ -95,6 +95,8 @@ struct td_flow_table {
     struct tomb *tomb_head, *tomb_tail; /* by close time */
     uint64_t next_id;
     uint64_t next_close_seq;
+    uint64_t frame_now;               /* the frame being added (UINT64_MAX while the input is flushed): no flow
+                                         opened from now on starts below it */
     uint64_t seed;
     uint32_t shard, num_shards;       /* td_flow_table_set_shard; num_shards 0 or 1: every flow is ours */
     struct td_flow_callbacks no_cb;   /* what other shards' flows deliver to: nothing */
@@ -400,6 +402,10 @@ static void flow_close(struct td_flow_table *t, struct td_flow *f, enum td_flow_
     }
     f->info.end = end;
     f->info.close_seq = ++t->next_close_seq;
+    /* The age list is in first-frame order: its head, this flow aside, is the oldest flow still open. */
+    const struct td_flow *oldest = t->age_head != f ? t->age_head : f->age_next;
+    uint64_t oldest_open = oldest != NULL ? oldest->info.first_frame : UINT64_MAX;
+    f->info.closed_below = oldest_open < t->frame_now ? oldest_open : t->frame_now;
     if (t->cb.on_close != NULL && f->mine) {
         t->cb.on_close(t->cb.ctx, f->user, &f->info);
     }
@@ -608,6 +614,7 @@ static void note_packet(struct td_flow_table *t, struct td_flow *f, int dir, con
 void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame, int64_t ts_ns)
 {
     t->stats.segments++;
+    t->frame_now = frame;
     expire_idle(t, ts_ns);
     uint64_t hash = tuple_hash(seg, t->seed);
     int match = 0;
@@ -667,6 +674,7 @@ void td_flow_table_add(struct td_flow_table *t, const struct td_segment *seg, ui
 void td_flow_table_add_datagram(struct td_flow_table *t, const struct td_segment *seg, uint64_t frame,
                                 int64_t ts_ns)
 {
+    t->frame_now = frame;
     expire_idle(t, ts_ns);
     uint64_t hash = tuple_hash(seg, t->seed);
     int match = 0;
@@ -692,12 +700,14 @@ void td_flow_table_add_datagram(struct td_flow_table *t, const struct td_segment
 
 void td_flow_table_flush(struct td_flow_table *t)
 {
+    t->frame_now = UINT64_MAX; /* the input has ended: no flow opens any more */
     while (t->age_head != NULL) {
         flow_close(t, t->age_head, TD_FLOW_END_CAPTURE_END);
     }
     /* Ids and tombstones belong to one input: the next file starts with a clean slate. */
     t->next_id = 0;
     t->next_close_seq = 0;
+    t->frame_now = 0;
     while (t->tomb_head != NULL) {
         tomb_remove(t, t->tomb_head);
     }

@@ -63,6 +63,10 @@ struct td_flow_info {
     const char *master_protocol; /* nDPI master protocol ("TLS" for IMAPS), "" when none */
     enum td_flow_end end;
     uint64_t close_seq;          /* 1-based order in which the table closed its flows (set at on_close) */
+    uint64_t closed_below;       /* set at on_close: every flow of this input whose first frame is below this
+                                    frame has closed by now (this one included), and no flow opened later can
+                                    start below it; UINT64_MAX once the input has ended. A consumer listing
+                                    connections in first-frame order may write out those below it. */
     /* The outer path of the flow's first packet: a shared empty path for plain flows (most), else the flow's
      * own copy, valid until on_close returns (a consumer keeping info longer copies it). Read it with
      * td_flow_encap (NULL, in a zeroed info, is the empty path). */

@@ -144,15 +144,17 @@ void td_engine_commit(struct td_engine *run, size_t input_index, const struct td
                       const struct td_tls_facts *facts, struct td_report_prepared *prep, bool free_prep)
 {
     td_report_add_prepared(run->report, input_index, info, facts, prep, free_prep);
-    if (info->transport == TD_TRANSPORT_UDP && !facts->is_tls) {
-        return; /* a UDP flow without DTLS is counted, nothing more: no server, no rules, no evidence */
+    if (info->transport != TD_TRANSPORT_UDP || facts->is_tls) {
+        /* (a UDP flow without DTLS is counted, nothing more: no server, no rules, no evidence) */
+        run->max_severity = -1;
+        evaluate_connection(run, info, facts);
+        if (run->opts->evidence != NULL) {
+            keep_evidence(run, info, facts);
+        }
+        td_report_end_connection(run->report);
     }
-    run->max_severity = -1;
-    evaluate_connection(run, info, facts);
-    if (run->opts->evidence != NULL) {
-        keep_evidence(run, info, facts);
-    }
-    td_report_end_connection(run->report);
+    /* Commits come in close order: every connection that starts below closed_below is in the report now. */
+    td_report_release(run->report, input_index, info->closed_below);
 }
 
 static void on_close(void *ctx, void *user, const struct td_flow_info *info)

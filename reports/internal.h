@@ -23,11 +23,10 @@ struct td_json_ctx {
  * keeps of it. */
 struct td_report_index {
     uint32_t input;            /* input index */
-    uint32_t summary_length;   /* bytes of its summary entry, right after the JSON (0: none) */
+    uint32_t summary_length;   /* bytes of its summary entry (0: none) */
     uint64_t first_frame;
     uint64_t id;
-    uint64_t offset;           /* byte offset in the spool */
-    uint64_t length;           /* bytes of its JSON text (compact, one line) */
+    uint64_t offset;           /* byte offset of its summary entry in the spool */
     uint8_t widths[TD_SUMMARY_COLS]; /* its summary line's column widths (capped), so that aligning the summary
                                       * needs no first pass over the spool */
     bool summary_line;         /* it has a summary line (a TLS connection) */
@@ -72,6 +71,26 @@ struct td_text {
     size_t len, cap;
 };
 
+/* The JSON document being written (listing.c). */
+struct td_listing_held;
+struct td_listing {
+    FILE *doc;                 /* NULL until the first connection is written (or the end) */
+    char *tmp_path;            /* its name beside the target until renamed; NULL: an unlinked copy source */
+    bool failed;
+    char error[600];           /* the first failure, said at the end */
+    uint64_t written;          /* connections in the document */
+    struct td_listing_held *held; /* a heap: connections waiting for their turn */
+    size_t num_held, cap_held;
+    size_t held_bytes;         /* of held texts in memory */
+    struct td_listing_held_key {
+        uint32_t input;
+        uint64_t first_frame, id;
+    } last;                    /* the last written: each must sort after it */
+    bool out_of_order;
+    char *buf;                 /* a held text read back from the spool */
+    size_t buf_cap;
+};
+
 struct td_report {
     struct td_report_options opts;
     struct td_json_ctx ctx;
@@ -83,7 +102,8 @@ struct td_report {
     uint64_t spool_bytes;
     bool spool_failed;         /* a write to the spool failed: finish refuses to write a partial report */
     int spool_errno;
-    struct td_report_index *index;
+    struct td_listing listing;
+    struct td_report_index *index; /* for the summary: a run without one keeps none */
     size_t num_index, cap_index;
     bool index_sorted;
     struct td_report_server *servers;
@@ -94,6 +114,33 @@ struct td_report {
     bool events_failed;        /* the event stream reported a write error (said once, at finish) */
     int events_errno;
 };
+
+/* --- the spool and temporary files (report.c) --- */
+
+/* td_report_temp_fd creates an unlinked temporary file "<name>.XXXXXX" in $TMPDIR (or /tmp); -1 with errno. */
+int td_report_temp_fd(const char *name);
+/* td_report_spool_append appends len bytes to the spool (opened on first use) and says where; false (with
+ * r->spool_failed) when that failed. */
+TD_MUST_USE bool td_report_spool_append(struct td_report *r, const void *data, size_t len, uint64_t *offset);
+/* td_report_spool_read reads len bytes at offset of the spool into *buf (grown as needed, NUL-terminated). */
+TD_MUST_USE bool td_report_spool_read(struct td_report *r, uint64_t offset, uint64_t len, char **buf, size_t *cap);
+/* td_report_oom_error sets err to the "out of memory while building the JSON report" error. */
+enum td_err td_report_oom_error(const struct td_report *r, struct td_error *err);
+
+/* --- the JSON document (listing.c) --- */
+
+/* td_listing_hold takes a listed connection's JSON text (copied) and holds it until its turn. */
+void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, uint64_t id, const char *text,
+                     size_t len);
+/* td_listing_release writes out, in order, the held connections of inputs before input_index and those of
+ * input_index that start below below_frame. */
+void td_listing_release(struct td_report *r, size_t input_index, uint64_t below_frame);
+/* td_listing_finish writes everything still held and the parts after the connections, and puts the document in
+ * place (rename, or a copy to standard output or a device). */
+TD_MUST_USE enum td_err td_listing_finish(struct td_report *r, json_t *totals, const struct td_limits *limits,
+                                          struct td_error *err);
+/* td_listing_free closes the document and removes a temporary file that was not put in place. */
+void td_listing_free(struct td_report *r);
 
 /* --- text (json_write.c) --- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* report.c: collects inputs and converted connections, sorts them by (input, first frame) and writes the JSON
- * report atomically (temporary file in the target's directory, fsync, rename: POSIX rename(2) replaces the
- * target in one step, so a reader sees either the old file or the complete new one) and the human summary. */
+/* report.c: collects inputs and converted connections: their JSON goes to the document in report order
+ * (listing.c), their summary entries to a spool sorted by (input, first frame) at the end for the human
+ * summary (summary.c); events are written as connections end. */
 #include "internal.h"
 
 #include "events.h"
@@ -15,15 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as
- * "12.345" rather than the 17-digit binary expansion. The small top-level parts are indented; each connection
- * is one compact line of the "connections" array (half the bytes, grep- and diff-friendly, and jq
- * reads either). */
-#define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
-
 /* A connection converted to its report text, on whatever thread called td_report_prepare: the JSON object
  * without "findings" and "evidence" (known only once the rules ran), dumped and freed, and its summary entry
- * without the findings. The end of the connection adds those (spool_connection). Building and dumping are
+ * without the findings. The end of the connection adds those (list_connection). Building and dumping are
  * nearly all of a report's cost, and this way worker threads do both. */
 struct td_report_prepared {
     struct td_json_ctx ctx;
@@ -77,6 +71,8 @@ void td_report_add_input(struct td_report *r, const struct td_input_summary *in)
         }
         json_decref(ev);
     }
+    /* Every connection of this input has ended: the held ones go out before the next input's. */
+    td_report_release(r, r->num_inputs, UINT64_MAX);
     r->num_inputs++;
 }
 
@@ -142,35 +138,55 @@ static bool wants_connection_json(const struct td_report *r)
     return r->opts.json_path != NULL || r->opts.summary != NULL;
 }
 
-/* open_spool creates the unlinked temporary file the connections' JSON and summary entries are streamed to
- * ($TMPDIR or /tmp). */
-static bool open_spool(struct td_report *r)
+int td_report_temp_fd(const char *name)
 {
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0') {
         dir = "/tmp";
     }
     char path[4096];
-    int n = snprintf(path, sizeof(path), "%s/tlsdiag-spool.XXXXXX", dir);
+    int n = snprintf(path, sizeof(path), "%s/%s.XXXXXX", dir, name);
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        r->spool_failed = true;
-        r->spool_errno = ENAMETOOLONG;
-        return false;
+        errno = ENAMETOOLONG;
+        return -1;
     }
     int fd = mkstemp(path);
-    if (fd < 0) {
-        r->spool_failed = true;
-        r->spool_errno = errno;
-        return false;
+    if (fd >= 0) {
+        (void)unlink(path); // nothing to clean up, whatever way the process ends
     }
-    (void)unlink(path); // nothing to clean up, whatever way the process ends
-    r->spool = fdopen(fd, "w+");
+    return fd;
+}
+
+/* open_spool creates the unlinked temporary file that summary entries, and connections held back past the
+ * memory budget, are streamed to ($TMPDIR or /tmp). */
+static bool open_spool(struct td_report *r)
+{
+    int fd = td_report_temp_fd("tlsdiag-spool");
+    r->spool = fd >= 0 ? fdopen(fd, "w+") : NULL;
     if (r->spool == NULL) {
         r->spool_failed = true;
         r->spool_errno = errno;
-        (void)close(fd);
+        if (fd >= 0) {
+            (void)close(fd);
+        }
         return false;
     }
+    return true;
+}
+
+bool td_report_spool_append(struct td_report *r, const void *data, size_t len, uint64_t *offset)
+{
+    if (r->spool_failed || (r->spool == NULL && !open_spool(r))) {
+        return false;
+    }
+    errno = 0;
+    if (fwrite(data, 1, len, r->spool) != len) {
+        r->spool_failed = true;
+        r->spool_errno = errno;
+        return false;
+    }
+    *offset = r->spool_bytes;
+    r->spool_bytes += len;
     return true;
 }
 
@@ -218,10 +234,22 @@ static bool splice_connection(struct td_report *r, const struct td_report_pendin
     return ok;
 }
 
-/* spool_connection appends the pending connection's JSON to the spool and indexes it. */
-static void spool_connection(struct td_report *r, const struct td_report_pending *p)
+/* list_connection hands the pending connection's JSON to the document (listing.c) and spools its summary
+ * entry, indexed for the summary. */
+static void list_connection(struct td_report *r, const struct td_report_pending *p)
 {
-    if (r->spool_failed || (r->spool == NULL && !open_spool(r))) {
+    if (p->input > UINT32_MAX) { /* the index keeps 32 bits of it: 4 billion inputs in one run cannot be sorted */
+        r->ctx.failures++;
+        return;
+    }
+    if (r->opts.json_path != NULL) {
+        if (!splice_connection(r, p)) {
+            r->ctx.failures++;
+            return;
+        }
+        td_listing_hold(r, (uint32_t)p->input, p->first_frame, p->id, r->text.data, r->text.len);
+    }
+    if (r->opts.summary == NULL) {
         return;
     }
     if (r->num_index == r->cap_index) {
@@ -235,36 +263,22 @@ static void spool_connection(struct td_report *r, const struct td_report_pending
         r->index = bigger;
         r->cap_index = cap;
     }
-    if (p->input > UINT32_MAX) { /* the index keeps 32 bits of it: 4 billion inputs in one run cannot be sorted */
-        r->ctx.failures++;
-        return;
-    }
-    uint64_t offset = r->spool_bytes;
-    r->text.len = 0;
-    if (r->opts.json_path != NULL && !splice_connection(r, p)) { /* a summary-only run spools no JSON */
-        r->ctx.failures++;
-        return;
-    }
-    size_t json_len = r->text.len;
-    /* The summary entry follows the JSON, with the findings the rules just gave. */
+    /* The summary entry gets the findings the rules just gave. */
     struct td_text *summary = &p->prep->summary;
     bool summary_line = p->prep->summary_line;
-    if (summary_line && (!td_summary_entry_findings(summary, p->findings) || summary->len > UINT32_MAX ||
-                         !td_text_append(&r->text, summary->data, summary->len))) {
-        r->ctx.failures++;
-        return;
+    uint64_t offset = 0;
+    if (summary_line) {
+        if (!td_summary_entry_findings(summary, p->findings) || summary->len > UINT32_MAX) {
+            r->ctx.failures++;
+            return;
+        }
+        if (!td_report_spool_append(r, summary->data, summary->len, &offset)) {
+            return; /* said at finish */
+        }
     }
-    errno = 0;
-    if (fwrite(r->text.data, 1, r->text.len, r->spool) != r->text.len) {
-        r->spool_failed = true;
-        r->spool_errno = errno;
-        return;
-    }
-    r->spool_bytes += r->text.len;
     r->index[r->num_index++] = (struct td_report_index){
         .input = (uint32_t)p->input, .summary_length = summary_line ? (uint32_t)summary->len : 0,
-        .first_frame = p->first_frame, .id = p->id, .offset = offset, .length = json_len,
-        .summary_line = summary_line};
+        .first_frame = p->first_frame, .id = p->id, .offset = offset, .summary_line = summary_line};
     memcpy(r->index[r->num_index - 1].widths, p->prep->widths, sizeof(p->prep->widths));
     r->index_sorted = false;
 }
@@ -323,7 +337,7 @@ void td_report_end_connection(struct td_report *r)
     if (p->match[sev + 1]) {
         r->totals.listed++;
         if (p->prep != NULL && p->prep->ok) {
-            spool_connection(r, p);
+            list_connection(r, p);
         }
         if (r->opts.events != NULL && p->info != NULL) {
             json_t *event = td_event_connection(&r->ctx, r->input_name, p->input, p->info, p->facts, p->findings);
@@ -557,8 +571,7 @@ static void sort_index(struct td_report *r)
     r->index_sorted = true;
 }
 
-/* read_spool reads len bytes at offset of the spool into *buf (grown as needed, NUL-terminated). */
-static bool read_spool(struct td_report *r, uint64_t offset, uint64_t len, char **buf, size_t *cap)
+bool td_report_spool_read(struct td_report *r, uint64_t offset, uint64_t len, char **buf, size_t *cap)
 {
     if (r->spool == NULL || len > SIZE_MAX - 1) {
         return false;
@@ -589,12 +602,6 @@ static bool read_spool(struct td_report *r, uint64_t offset, uint64_t len, char 
     return true;
 }
 
-/* read_spooled reads the i-th connection's JSON text into *buf (grown as needed). */
-static bool read_spooled(struct td_report *r, size_t i, char **buf, size_t *cap)
-{
-    return read_spool(r, r->index[i].offset, r->index[i].length, buf, cap);
-}
-
 bool td_report_load_summary(struct td_report *r, size_t i, struct td_text *entry)
 {
     entry->len = 0;
@@ -602,205 +609,29 @@ bool td_report_load_summary(struct td_report *r, size_t i, struct td_text *entry
         return false;
     }
     const struct td_report_index *e = &r->index[i];
-    if (!read_spool(r, e->offset + e->length, e->summary_length, &entry->data, &entry->cap)) {
+    if (!td_report_spool_read(r, e->offset, e->summary_length, &entry->data, &entry->cap)) {
         return false;
     }
     entry->len = e->summary_length;
     return true;
 }
 
-/* write_indented writes len bytes of JSON text with indent spaces after each newline: the pieces of the
- * document are dumped on their own and nested here. */
-static bool write_indented(FILE *f, const char *text, size_t len, int indent)
+enum td_err td_report_oom_error(const struct td_report *r, struct td_error *err)
 {
-    static const char spaces[] = "        ";
-    struct td_text out = {0};
-    bool ok = true;
-    while (ok && len > 0) {
-        const char *nl = memchr(text, '\n', len);
-        size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
-        ok = text_append(text, n, &out) == 0 && (nl == NULL || text_append(spaces, (size_t)indent, &out) == 0);
-        text += n;
-        len -= n;
-    }
-    ok = ok && fwrite(out.data, 1, out.len, f) == out.len;
-    free(out.data);
-    return ok;
+    // A failed constructor or set would leave a key missing: refuse to write a report that lies by omission.
+    return td_error_set(err, TD_ERR_RESOURCE,
+                        "out of memory while building the JSON report (%zu values could not be created); no report "
+                        "was written: free memory or analyse fewer connections at once",
+                        r->ctx.failures);
 }
 
-/* write_member writes `  "key": <value>` (value dumped and indented to sit at depth 1). */
-static bool write_member(FILE *f, const char *key, json_t *value, bool last)
+void td_report_release(struct td_report *r, size_t input_index, uint64_t below_frame)
 {
-    char *text = json_dumps(value, DUMP_FLAGS | JSON_ENCODE_ANY);
-    if (text == NULL) {
-        return false;
+    if (r == NULL || r->opts.json_path == NULL) {
+        return;
     }
-    bool ok = fprintf(f, "  \"%s\": ", key) > 0 && write_indented(f, text, strlen(text), 2) &&
-              fputs(last ? "\n" : ",\n", f) != EOF;
-    free(text);
-    return ok;
-}
-
-/* write_document writes the whole report: the small top-level parts through jansson, the connections copied
- * from the spool in sorted order (each already JSON text), then the servers. */
-static bool write_document(struct td_report *r, FILE *f, json_t *totals, const struct td_limits *limits)
-{
-    struct td_json_ctx *ctx = &r->ctx;
-    json_t *tool = json_object();
-    td_json_set(ctx, tool, "name", json_string("tlsdiag"));
-    td_json_set(ctx, tool, "version", td_json_str(r->opts.tool_version != NULL ? r->opts.tool_version : "unknown"));
-    json_t *lim = td_json_limits(ctx, limits);
-    bool ok = fputs("{\n", f) != EOF && write_member(f, "tool", tool, false) &&
-              write_member(f, "inputs", r->inputs, false) && write_member(f, "totals", totals, false) &&
-              write_member(f, "limits", lim, false);
-    json_decref(tool);
-    json_decref(lim);
-    ok = ok && fputs("  \"connections\": [", f) != EOF;
-    char *buf = NULL;
-    size_t cap = 0;
-    for (size_t i = 0; ok && i < r->num_index; i++) {
-        if (!read_spooled(r, i, &buf, &cap)) {
-            r->spool_failed = true;
-            r->spool_errno = errno;
-            ok = false;
-            break;
-        }
-        ok = fputs(i == 0 ? "\n    " : ",\n    ", f) != EOF && fwrite(buf, 1, r->index[i].length, f) == r->index[i].length;
-    }
-    free(buf);
-    ok = ok && fputs(r->num_index > 0 ? "\n  ],\n" : "],\n", f) != EOF;
-    json_t *servers = json_array();
-    for (size_t i = 0; i < r->num_servers; i++) {
-        td_json_sort_findings(json_object_get(r->servers[i].json, "findings"));
-        td_json_append(ctx, servers, json_incref(r->servers[i].json));
-    }
-    ok = ok && write_member(f, "servers", servers, true) && fputs("}\n", f) != EOF;
-    json_decref(servers);
-    return ok;
-}
-
-/* A document being written: what write_document needs besides the stream. */
-struct doc {
-    struct td_report *r;
-    json_t *totals;
-    const struct td_limits *limits;
-};
-
-static bool write_doc(const struct doc *d, FILE *f)
-{
-    return write_document(d->r, f, d->totals, d->limits);
-}
-
-static enum td_err write_stdout(const struct doc *d, struct td_error *err)
-{
-    errno = 0;
-    if (!write_doc(d, stdout) || fflush(stdout) != 0 || ferror(stdout)) {
-        return td_error_set(err, TD_ERR_IO,
-                            "cannot write the JSON report to standard output: %s; check that the output pipe or "
-                            "disk is still open and has space",
-                            errno != 0 ? strerror(errno) : "write error");
-    }
-    return TD_OK;
-}
-
-/* write_direct writes into an existing target that is not a regular file (/dev/null, /dev/stdout, a FIFO):
- * renaming a temporary file over it would replace the device or pipe itself (as root, /dev/null). */
-static enum td_err write_direct(const struct doc *d, const char *path, struct td_error *err)
-{
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, strerror(errno));
-    }
-    errno = 0;
-    bool ok = write_doc(d, f) && fflush(f) == 0 && !ferror(f);
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path,
-                            saved != 0 ? strerror(saved) : "write error");
-    }
-    return TD_OK;
-}
-
-/* Writes the report to path through "<dir>/.<name>.XXXXXX" and rename(2). On failure the temporary file is
- * removed and the target is left as it was. An existing target that is not a regular file is written
- * in place (write_direct): atomicity only means something for a regular file. */
-static enum td_err write_atomic(const struct doc *d, const char *path, struct td_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        return write_direct(d, path, err);
-    }
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dir_len;
-    if (*base == '\0') {
-        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': the path names a directory; "
-                                            "give a file name", path);
-    }
-    size_t tmp_len = strlen(path) + 16;
-    char *tmp = malloc(tmp_len);
-    if (tmp == NULL) {
-        return td_error_set(err, TD_ERR_RESOURCE, "out of memory while writing the JSON report to '%s'", path);
-    }
-    int n = snprintf(tmp, tmp_len, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
-    if (n < 0 || (size_t)n >= tmp_len) {
-        free(tmp);
-        return td_error_set(err, TD_ERR_INTERNAL, "cannot form a temporary name for '%s'", path);
-    }
-    enum td_err rc = TD_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = td_error_set(err, TD_ERR_IO,
-                          "cannot write the JSON report to '%s': creating a temporary file in its directory "
-                          "failed: %s; check that the directory exists and is writable, or choose another path",
-                          path, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    // mkstemp creates the file 0600; a report is an ordinary shareable file.
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        rc = td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, strerror(errno));
-        (void)close(fd);
-        goto out;
-    }
-    errno = 0;
-    bool ok = write_doc(d, f) && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        rc = td_error_set(err, TD_ERR_IO,
-                          "cannot write the JSON report to '%s': %s; check free space and permissions there, "
-                          "the previous file (if any) was left unchanged",
-                          path, saved != 0 ? strerror(saved) : "write error");
-        goto out;
-    }
-    if (d->r->opts.interrupted != NULL && *d->r->opts.interrupted) {
-        rc = td_error_set(err, TD_ERR_IO, "interrupted while writing the JSON report: '%s' was not replaced (the "
-                                          "previous file, if any, is unchanged)", path);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = td_error_set(err, TD_ERR_IO,
-                          "cannot write the JSON report to '%s': renaming the finished temporary file failed: %s; "
-                          "check that the path is not a directory and that its directory is writable",
-                          path, strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    return TD_OK;
-out:
-    (void)unlink(tmp);
-    free(tmp);
-    return rc;
+    td_report_end_connection(r); /* it may sort before what is released */
+    td_listing_release(r, input_index, below_frame);
 }
 
 enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *flows, const struct td_limits *limits,
@@ -810,27 +641,25 @@ enum td_err td_report_finish(struct td_report *r, const struct td_flow_stats *fl
         return td_error_set(err, TD_ERR_INTERNAL, "td_report_finish called without a report");
     }
     td_report_end_connection(r);
+    if (r->opts.json_path != NULL) {
+        td_listing_release(r, SIZE_MAX, UINT64_MAX); /* whatever is still held, in order */
+    }
     sort_index(r);
     json_t *totals = td_json_totals(&r->ctx, &r->totals, flows);
     enum td_err rc = TD_OK;
     if (r->spool_failed) {
         rc = td_error_set(err, TD_ERR_IO,
                           "cannot keep the connections for the report in a temporary file: %s; set TMPDIR to a "
-                          "directory with free space (the report needs about as much as its own size)",
+                          "directory with free space (the report needs up to about as much as its own size)",
                           strerror(r->spool_errno != 0 ? r->spool_errno : EIO));
         goto out;
     }
-    // A failed constructor or set would leave a key missing: refuse to write a report that lies by omission.
     if (r->ctx.failures != 0 || totals == NULL) {
-        rc = td_error_set(err, TD_ERR_RESOURCE,
-                          "out of memory while building the JSON report (%zu values could not be created); "
-                          "no report was written: free memory or analyse fewer connections at once",
-                          r->ctx.failures);
+        rc = td_report_oom_error(r, err);
         goto out;
     }
-    struct doc d = {.r = r, .totals = totals, .limits = limits};
     if (r->opts.json_path != NULL) {
-        rc = strcmp(r->opts.json_path, "-") == 0 ? write_stdout(&d, err) : write_atomic(&d, r->opts.json_path, err);
+        rc = td_listing_finish(r, totals, limits, err);
         if (rc != TD_OK) {
             goto out;
         }
@@ -859,6 +688,7 @@ void td_report_free(struct td_report *r)
     }
     json_decref(r->pending.findings);
     free(r->pending.evidence);
+    td_listing_free(r);
     if (r->spool != NULL) {
         (void)fclose(r->spool);
     }

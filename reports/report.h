@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* report.h: the JSON report (jansson; schema in docs/report.schema.json), the NDJSON event stream and the
  * human summary. The only writer of results. Connections are added as their flows close: each is streamed
- * out at once (its event line, and its report JSON to a spool file), so memory does not grow with the number
- * of connections; at the end the report is written sorted by first frame, atomically (temporary file, then
- * rename). */
+ * out (its event line at once; its report JSON as soon as every connection that starts before it has ended,
+ * td_report_release), so memory does not grow with the number of connections. The report lists connections
+ * by first frame and is put in place atomically at the end (temporary file, then rename). */
 #ifndef TD_REPORTS_REPORT_H
 #define TD_REPORTS_REPORT_H
 
@@ -46,6 +46,8 @@ struct td_report_options {
     const char *tool_version;
     const volatile sig_atomic_t *interrupted; /* set by a signal handler: a report being written is not renamed
                                                * into place (the previous file stays); NULL: never */
+    size_t hold_max_bytes;       /* JSON of connections waiting for their turn kept in memory (0: 16 MiB); past it
+                                    they wait in the spool */
 };
 
 struct td_report;
@@ -99,6 +101,11 @@ void td_report_add_prepared(struct td_report *r, size_t input_index, const struc
 void td_report_prepared_free(struct td_report_prepared *p);
 /* td_report_end_connection streams out the connection added last (see above); does nothing when none is open. */
 void td_report_end_connection(struct td_report *r);
+/* td_report_release says that every connection of input input_index starting below frame below_frame has been
+ * added (td_flow_info.closed_below of the flow closed last): those, and every connection of earlier inputs, are
+ * written to the JSON report now. The rest wait (in memory up to hold_max_bytes, then in the spool) until a
+ * later release, the end of their input (td_report_add_input) or td_report_finish. Ends the open connection. */
+void td_report_release(struct td_report *r, size_t input_index, uint64_t below_frame);
 /* td_report_add_finding attaches a connection or alert rule's finding to the connection added last by
  * td_report_add_connection. A second finding of the same rule on that connection merges its evidence into
  * the first (findings are deduplicated on rule and connection). Nothing of f is kept after the call. */

@@ -599,6 +599,38 @@ static void test_eviction(void)
     td_flow_table_free(t);
 }
 
+/* closed_below: at each close, the first frame below which every flow has closed, and below which no later
+ * flow can start (what lets the report write connections in first-frame order as it goes). Eviction opens a
+ * flow in the frame that closes another: that frame bounds it too. */
+static void test_closed_below(void)
+{
+    struct rec r;
+    struct td_limits l = td_limits_default();
+    l.max_flows = 3;
+    struct td_flow_table *t = table_new(&r, &l);
+    struct ep srv = SRV, c[5];
+    for (uint16_t i = 0; i < 5; i++) {
+        c[i] = CLI;
+        c[i].port = (uint16_t)(50000 + i);
+    }
+    for (uint16_t i = 0; i < 3; i++) {
+        feed(t, mk(c[i], srv, S, 100, 0, NULL), i + 1u); /* flows 1-3 at frames 1-3 */
+    }
+    feed(t, mk(c[0], srv, A | P, 101, 1, "x"), 4);  /* flow 1 active again: flow 2 is least recent */
+    feed(t, mk(c[3], srv, S, 100, 0, NULL), 5);      /* flow 4 evicts flow 2; flow 1 is still open */
+    CU_ASSERT_EQUAL(r.closed[2].closed_below, 1);
+    feed(t, mk(c[0], srv, R, 102, 0, NULL), 6);      /* flow 1 ends: flow 3 (frame 3) is the oldest open */
+    CU_ASSERT_EQUAL(r.closed[1].closed_below, 3);
+    feed(t, mk(c[2], srv, R, 101, 0, NULL), 7);      /* flow 3 ends: flow 4 (frame 5) */
+    CU_ASSERT_EQUAL(r.closed[3].closed_below, 5);
+    feed(t, mk(c[3], srv, R, 101, 0, NULL), 8);      /* flow 4 ends, nothing open: a flow may still start at 8 */
+    CU_ASSERT_EQUAL(r.closed[4].closed_below, 8);
+    feed(t, mk(c[4], srv, S, 100, 0, NULL), 9);
+    td_flow_table_flush(t);                          /* the input ends: nothing can start any more */
+    CU_ASSERT_EQUAL(r.closed[5].closed_below, UINT64_MAX);
+    td_flow_table_free(t);
+}
+
 static void test_idle_timeout(void)
 {
     struct rec r;
@@ -1341,6 +1373,7 @@ static CU_TestInfo tests[] = {
     {"mid-stream roles", test_mid_stream_roles},
     {"SYN+ACK first, RST", test_synack_first_and_rst},
     {"eviction and flush order", test_eviction},
+    {"closed_below", test_closed_below},
     {"idle timeout", test_idle_timeout},
     {"expire without packets", test_expire_without_packets},
     {"shards", test_shards},

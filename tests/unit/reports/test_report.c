@@ -858,51 +858,61 @@ static void test_time_format(void)
     (void)unlink(path);
 }
 
-/* Connections are streamed to a spool file and the report is written from it, sorted: many connections
- * added in reverse frame order come out in frame order with their own findings, and an unusable TMPDIR is a
- * clear I/O error, not a partial report. */
+/* ordered_ids checks that a report lists n connections with ids 1..n at first frames 10, 20, ... */
+static bool ordered_ids(json_t *root, size_t n)
+{
+    json_t *conns = json_object_get(root, "connections");
+    bool ordered = json_array_size(conns) == n;
+    for (size_t i = 0; ordered && i < n; i++) {
+        json_t *c = json_array_get(conns, i);
+        ordered = json_integer_value(json_object_get(c, "first_frame")) == (json_int_t)((i + 1) * 10) &&
+                  json_integer_value(json_object_get(c, "id")) == (json_int_t)(i + 1);
+    }
+    return ordered;
+}
+
+/* Connections added with no release at all are held to the end and still come out sorted: many connections
+ * added in reverse frame order, in memory and (past a small budget) through the spool; an unusable TMPDIR is
+ * then a clear I/O error, not a partial report. */
 static void test_spool(void)
 {
     char path[256];
     path_in_tmp(path, sizeof(path), "spool.json");
-    struct td_report_options opts = {.json_path = path};
-    struct td_report *r = td_report_new(&opts);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     enum { N = 3000 };
-    for (uint64_t i = N; i >= 1; i--) {
-        struct td_flow_info info = make_info(i, i * 10, i * 10 + 5);
-        struct td_tls_facts f;
-        facts_init(&f);
-        f.outcome = TD_OUTCOME_INCOMPLETE;
-        td_report_add_connection(r, 0, &info, &f);
+    static const size_t budgets[] = {0, 20000};
+    for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+        struct td_report_options opts = {.json_path = path, .hold_max_bytes = budgets[b]};
+        struct td_report *r = td_report_new(&opts);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        for (uint64_t i = N; i >= 1; i--) {
+            struct td_flow_info info = make_info(i, i * 10, i * 10 + 5);
+            struct td_tls_facts f;
+            facts_init(&f);
+            f.outcome = TD_OUTCOME_INCOMPLETE;
+            td_report_add_connection(r, 0, &info, &f);
+        }
+        struct td_error err = {0};
+        CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
+        td_report_free(r);
+        json_t *root = load(path);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+        CU_ASSERT_TRUE(ordered_ids(root, N));
+        CU_ASSERT_EQUAL(i_at(root, "totals.connections_listed"), N);
+        json_decref(root);
+        (void)unlink(path);
     }
-    struct td_error err = {0};
-    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
-    td_report_free(r);
-    json_t *root = load(path);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
-    json_t *conns = json_object_get(root, "connections");
-    CU_ASSERT_EQUAL(json_array_size(conns), N);
-    bool ordered = true;
-    for (size_t i = 0; i < json_array_size(conns); i++) {
-        json_t *c = json_array_get(conns, i);
-        ordered = ordered && json_integer_value(json_object_get(c, "first_frame")) == (json_int_t)((i + 1) * 10) &&
-                  json_integer_value(json_object_get(c, "id")) == (json_int_t)(i + 1);
-    }
-    CU_ASSERT_TRUE(ordered);
-    CU_ASSERT_EQUAL(i_at(root, "totals.connections_listed"), N);
-    json_decref(root);
-    (void)unlink(path);
 
     const char *old = getenv("TMPDIR");
     char *saved = old != NULL ? strdup(old) : NULL;
     setenv("TMPDIR", "/nonexistent-tlsdiag-test", 1);
-    r = td_report_new(&opts);
+    struct td_report_options opts = {.json_path = path, .hold_max_bytes = 1}; /* nothing held in memory */
+    struct td_report *r = td_report_new(&opts);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     struct td_flow_info info = make_info(1, 1, 2);
     struct td_tls_facts f;
     facts_init(&f);
     td_report_add_connection(r, 0, &info, &f);
+    struct td_error err = {0};
     CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_ERR_IO);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "TMPDIR"));
     td_report_free(r);
@@ -913,6 +923,89 @@ static void test_spool(void)
         unsetenv("TMPDIR");
     }
     CU_ASSERT_EQUAL(access(path, F_OK), -1); /* no report written */
+}
+
+/* file_size_of_temp returns the size of the one temporary file ".<name>.*" in dir (-1: none or several). */
+static long file_size_of_temp(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    long size = -1;
+    int found = 0;
+    size_t len = strlen(name);
+    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
+        if (e->d_name[0] == '.' && strncmp(e->d_name + 1, name, len) == 0 && e->d_name[1 + len] == '.') {
+            char p[600];
+            struct stat st;
+            (void)snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            size = stat(p, &st) == 0 ? (long)st.st_size : -1;
+            found++;
+        }
+    }
+    if (d != NULL) {
+        (void)closedir(d);
+    }
+    return found == 1 ? size : -1;
+}
+
+/* The report is written while connections are added: a connection goes out as soon as a release says that
+ * nothing starting before it can still come (as the flow table's closed_below does), not at the end. Flows here
+ * overlap in pairs and close second-first: each release lets the pair out, in first-frame order. */
+static void test_streaming(void)
+{
+    char dir[256], path[300];
+    path_in_tmp(dir, sizeof(dir), "streaming");
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    (void)snprintf(path, sizeof(path), "%s/report.json", dir);
+    struct td_report_options opts = {.json_path = path};
+    struct td_report *r = td_report_new(&opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    enum { PAIRS = 200 };
+    long size_at_half = -1;
+    for (uint64_t k = 0; k < PAIRS; k++) {
+        uint64_t a = 2 * k + 1, b = 2 * k + 2; /* ids; first frames 10a and 10b */
+        struct td_tls_facts f;
+        facts_init(&f);
+        f.outcome = TD_OUTCOME_INCOMPLETE;
+        struct td_flow_info second = make_info(b, b * 10, b * 10 + 5);
+        td_report_add_connection(r, 0, &second, &f);
+        td_report_release(r, 0, a * 10); /* the first of the pair is still open */
+        struct td_flow_info first = make_info(a, a * 10, b * 10 + 6);
+        td_report_add_connection(r, 0, &first, &f);
+        td_report_release(r, 0, b * 10 + 7); /* both closed, nothing open */
+        if (k == PAIRS / 2) {
+            size_at_half = file_size_of_temp(dir, "report.json");
+        }
+    }
+    /* Half the connections (~1 KB of JSON each) are already in the document beside the target. */
+    CU_ASSERT(size_at_half > (long)(PAIRS * 400));
+    CU_ASSERT_EQUAL(access(path, F_OK), -1); /* not in place before the end */
+    struct td_error err = {0};
+    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
+    td_report_free(r);
+    json_t *root = load(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    CU_ASSERT_TRUE(ordered_ids(root, 2 * PAIRS));
+    json_decref(root);
+    CU_ASSERT_EQUAL(count_dir_entries(dir), 1);
+
+    /* A release that broke its promise (a connection starting below it arrives later) is caught: no report,
+     * an internal error, and the temporary file is gone. */
+    r = td_report_new(&opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    struct td_tls_facts f;
+    facts_init(&f);
+    struct td_flow_info late = make_info(2, 20, 30);
+    td_report_add_connection(r, 0, &late, &f);
+    td_report_release(r, 0, 100);
+    struct td_flow_info early = make_info(1, 10, 40);
+    td_report_add_connection(r, 0, &early, &f);
+    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "first-frame order"));
+    td_report_free(r);
+    CU_ASSERT_EQUAL(access(path, F_OK), 0); /* the previous report is left as it was */
+    CU_ASSERT_EQUAL(count_dir_entries(dir), 1);
+    (void)unlink(path);
+    (void)rmdir(dir);
 }
 
 /* An encrypted alert ends the handshake: never guessed, reported as "encrypted". */
@@ -1049,6 +1142,7 @@ static CU_TestInfo tests[] = {
     {"encrypted_alert", test_encrypted_alert},
     {"finding_merge", test_finding_merge},
     {"spool", test_spool},
+    {"streaming", test_streaming},
     CU_TEST_INFO_NULL,
 };
 

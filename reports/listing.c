@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* listing.c: the JSON report document, written while the capture is read.
+ *
+ * Connections end in close order but are listed by (input, first frame, id). An ended connection's text is
+ * held until nothing that sorts before it can still end (td_listing_release, given the flow table's
+ * closed_below), then appended to the document. On a capture of short connections a thousand or so are held at
+ * once and every text is written once; spooling all of them and copying the spool into the report at the end
+ * wrote the whole report twice, and the copy was a serial tail of every --threads run. Held texts stay in
+ * memory up to a budget (one long connection holds back every later one), past it in the spool. What is known
+ * only at the end (inputs, totals, limits, servers) follows the connections.
+ *
+ * A report to a regular file is written to "<dir>/.<name>.XXXXXX" from the first listed connection on, then
+ * fsync'ed and renamed over the target: a reader sees the old file or the whole new one, and a failed or
+ * interrupted run removes the temporary file and leaves the target as it was. Standard output and other
+ * non-regular targets (a FIFO, /dev/null) get the document copied from an unlinked temporary file at the end,
+ * so an interrupted run writes nothing to them either. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as "12.345"
+ * rather than the 17-digit binary expansion. The small top-level parts are indented; each connection is one
+ * compact line of the "connections" array (half the bytes, grep- and diff-friendly, and jq reads either). */
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
+
+/* Held connections' JSON kept in memory by default (the handshake benchmark capture peaks at 11 MB): a
+ * constant, whatever the number of connections. */
+#define HOLD_DEFAULT_BYTES ((size_t)16 << 20)
+
+/* A connection waiting for its turn in the document. */
+struct td_listing_held {
+    struct td_listing_held_key key; /* (input, first frame, id) */
+    char *text;      /* its JSON text, or NULL: in the spool at offset */
+    uint64_t offset;
+    size_t length;
+};
+
+static void fail(struct td_listing *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* fail keeps the first failure's message (said by td_listing_finish); later ones follow from it. */
+static void fail(struct td_listing *l, const char *fmt, ...)
+{
+    if (l->failed) {
+        return;
+    }
+    l->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(l->error, sizeof(l->error), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- the held connections: a binary heap on (input, first frame, id) ---- */
+
+static bool key_before(const struct td_listing_held_key *a, const struct td_listing_held_key *b)
+{
+    if (a->input != b->input) {
+        return a->input < b->input;
+    }
+    if (a->first_frame != b->first_frame) {
+        return a->first_frame < b->first_frame;
+    }
+    return a->id < b->id;
+}
+
+static bool held_before(const struct td_listing_held *a, const struct td_listing_held *b)
+{
+    return key_before(&a->key, &b->key);
+}
+
+static bool held_push(struct td_listing *l, const struct td_listing_held *h)
+{
+    if (l->num_held == l->cap_held) {
+        size_t cap = l->cap_held != 0 ? l->cap_held * 2 : 256;
+        struct td_listing_held *bigger =
+            cap <= SIZE_MAX / sizeof(*bigger) ? realloc(l->held, cap * sizeof(*bigger)) : NULL;
+        if (bigger == NULL) {
+            return false;
+        }
+        l->held = bigger;
+        l->cap_held = cap;
+    }
+    size_t i = l->num_held++;
+    while (i > 0 && held_before(h, &l->held[(i - 1) / 2])) {
+        l->held[i] = l->held[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    l->held[i] = *h;
+    return true;
+}
+
+static struct td_listing_held held_pop(struct td_listing *l)
+{
+    struct td_listing_held top = l->held[0];
+    struct td_listing_held last = l->held[--l->num_held];
+    size_t i = 0, n = l->num_held;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n) {
+            break;
+        }
+        if (child + 1 < n && held_before(&l->held[child + 1], &l->held[child])) {
+            child++;
+        }
+        if (!held_before(&l->held[child], &last)) {
+            break;
+        }
+        l->held[i] = l->held[child];
+        i = child;
+    }
+    if (n > 0) {
+        l->held[i] = last;
+    }
+    return top;
+}
+
+/* ---- the document ---- */
+
+/* write_indented writes len bytes of JSON text with indent spaces after each newline: the top-level parts are
+ * dumped on their own and nested here. */
+static bool write_indented(FILE *f, const char *text, size_t len, int indent)
+{
+    static const char spaces[] = "        ";
+    struct td_text out = {0};
+    bool ok = true;
+    while (ok && len > 0) {
+        const char *nl = memchr(text, '\n', len);
+        size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
+        ok = td_text_append(&out, text, n) && (nl == NULL || td_text_append(&out, spaces, (size_t)indent));
+        text += n;
+        len -= n;
+    }
+    ok = ok && fwrite(out.data, 1, out.len, f) == out.len;
+    free(out.data);
+    return ok;
+}
+
+/* A dump collected in memory. Failure is sticky: jansson 2.14 ignores a failed write of an object's key and
+ * dumps on, so one refused allocation could otherwise drop a key from text that looks complete. */
+struct dump_sink {
+    struct td_text text;
+    bool failed;
+};
+
+static int dump_append(const char *buffer, size_t size, void *data)
+{
+    struct dump_sink *s = data;
+    s->failed = s->failed || !td_text_append(&s->text, buffer, size);
+    return s->failed ? -1 : 0;
+}
+
+/* write_member writes `  "key": <value>` (value dumped and indented to sit at depth 1). */
+static bool write_member(FILE *f, const char *key, json_t *value, bool last)
+{
+    struct dump_sink sink = {0};
+    bool ok = value != NULL && json_dump_callback(value, dump_append, &sink, DUMP_FLAGS | JSON_ENCODE_ANY) == 0 &&
+              !sink.failed && fprintf(f, "  \"%s\": ", key) > 0 && write_indented(f, sink.text.data, sink.text.len, 2) &&
+              fputs(last ? "\n" : ",\n", f) != EOF;
+    free(sink.text.data);
+    return ok;
+}
+
+static const char *errno_text(int saved)
+{
+    return saved != 0 ? strerror(saved) : "write error";
+}
+
+/* open_target opens the document's file: a temporary file beside a regular (or missing) target, or an
+ * unlinked one in $TMPDIR for standard output and other targets, copied at the end. */
+static FILE *open_target(struct td_report *r)
+{
+    struct td_listing *l = &r->listing;
+    const char *path = r->opts.json_path;
+    struct stat st;
+    if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+        /* A device or FIFO is written in place at the end: renaming over it would replace the device or pipe
+         * itself (as root, /dev/null). */
+        int fd = td_report_temp_fd("tlsdiag-report");
+        FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+        if (f == NULL) {
+            fail(l, "cannot write the JSON report to '%s': creating a temporary file in TMPDIR failed: %s; set "
+                    "TMPDIR to a writable directory with free space (the report needs about its own size there)",
+                 path, strerror(errno));
+            if (fd >= 0) {
+                (void)close(fd);
+            }
+        }
+        return f;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dir_len;
+    if (*base == '\0') {
+        fail(l, "cannot write the JSON report to '%s': the path names a directory; give a file name", path);
+        return NULL;
+    }
+    size_t tmp_len = strlen(path) + 16;
+    char *tmp = malloc(tmp_len);
+    if (tmp == NULL) {
+        fail(l, "out of memory while writing the JSON report to '%s'", path);
+        return NULL;
+    }
+    (void)snprintf(tmp, tmp_len, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fail(l, "cannot write the JSON report to '%s': creating a temporary file in its directory failed: %s; "
+                "check that the directory exists and is writable, or choose another path",
+             path, strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    // mkstemp creates the file 0600; a report is an ordinary shareable file.
+    (void)fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        fail(l, "cannot write the JSON report to '%s': %s", path, strerror(errno));
+        (void)close(fd);
+        (void)unlink(tmp);
+        free(tmp);
+        return NULL;
+    }
+    l->tmp_path = tmp;
+    return f;
+}
+
+/* open_doc opens the document and writes its head, once; false after a failure. */
+static bool open_doc(struct td_report *r)
+{
+    struct td_listing *l = &r->listing;
+    if (l->doc != NULL || l->failed) {
+        return !l->failed;
+    }
+    l->doc = open_target(r);
+    if (l->doc == NULL) {
+        return false;
+    }
+    json_t *tool = json_object();
+    td_json_set(&r->ctx, tool, "name", json_string("tlsdiag"));
+    td_json_set(&r->ctx, tool, "version",
+                td_json_str(r->opts.tool_version != NULL ? r->opts.tool_version : "unknown"));
+    errno = 0;
+    bool ok = fputs("{\n", l->doc) != EOF && write_member(l->doc, "tool", tool, false) &&
+              fputs("  \"connections\": [", l->doc) != EOF;
+    json_decref(tool);
+    if (!ok) {
+        fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the previous "
+                "file (if any) was left unchanged",
+             r->opts.json_path, errno_text(errno));
+    }
+    return ok;
+}
+
+/* append writes one held connection to the document (its text read back from the spool if it was put there). */
+static void append(struct td_report *r, const struct td_listing_held *h)
+{
+    struct td_listing *l = &r->listing;
+    if (l->written > 0 && key_before(&h->key, &l->last)) {
+        l->out_of_order = true; /* cannot happen while closed_below holds its promise: said at finish */
+    }
+    l->last = h->key;
+    const char *text = h->text;
+    if (text == NULL) {
+        if (!td_report_spool_read(r, h->offset, h->length, &l->buf, &l->buf_cap)) {
+            r->spool_failed = true;
+            r->spool_errno = errno;
+            return;
+        }
+        text = l->buf;
+    }
+    if (!open_doc(r)) {
+        return;
+    }
+    errno = 0;
+    if (fputs(l->written == 0 ? "\n    " : ",\n    ", l->doc) == EOF ||
+        fwrite(text, 1, h->length, l->doc) != h->length) {
+        fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the previous "
+                "file (if any) was left unchanged",
+             r->opts.json_path, errno_text(errno));
+    }
+    l->written++;
+}
+
+void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, uint64_t id, const char *text,
+                     size_t len)
+{
+    struct td_listing *l = &r->listing;
+    struct td_listing_held h = {.key = {.input = input, .first_frame = first_frame, .id = id}, .length = len};
+    size_t budget = r->opts.hold_max_bytes != 0 ? r->opts.hold_max_bytes : HOLD_DEFAULT_BYTES;
+    if (len <= budget && l->held_bytes <= budget - len) {
+        h.text = malloc(len);
+        if (h.text == NULL) {
+            r->ctx.failures++;
+            return;
+        }
+        memcpy(h.text, text, len);
+    } else if (!td_report_spool_append(r, text, len, &h.offset)) {
+        return; /* said at finish */
+    }
+    if (!held_push(l, &h)) {
+        free(h.text);
+        r->ctx.failures++;
+        return;
+    }
+    if (h.text != NULL) {
+        l->held_bytes += len;
+    }
+}
+
+void td_listing_release(struct td_report *r, size_t input, uint64_t below)
+{
+    struct td_listing *l = &r->listing;
+    while (l->num_held > 0 &&
+           (l->held[0].key.input < input || (l->held[0].key.input == input && l->held[0].key.first_frame < below))) {
+        struct td_listing_held h = held_pop(l);
+        append(r, &h);
+        if (h.text != NULL) {
+            l->held_bytes -= h.length;
+            free(h.text);
+        }
+    }
+}
+
+/* copy_out copies the finished document to standard output or an existing non-regular target. */
+static enum td_err copy_out(struct td_report *r, struct td_error *err)
+{
+    struct td_listing *l = &r->listing;
+    const char *path = r->opts.json_path;
+    bool to_stdout = strcmp(path, "-") == 0;
+    FILE *out = to_stdout ? stdout : fopen(path, "w");
+    if (out == NULL) {
+        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, strerror(errno));
+    }
+    errno = 0;
+    bool ok = fflush(l->doc) == 0 && fseek(l->doc, 0, SEEK_SET) == 0;
+    char buf[65536];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof(buf), l->doc)) > 0) {
+        ok = fwrite(buf, 1, n, out) == n;
+    }
+    ok = ok && !ferror(l->doc) && fflush(out) == 0 && !ferror(out);
+    int saved = errno;
+    if (!to_stdout && fclose(out) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        if (to_stdout) {
+            return td_error_set(err, TD_ERR_IO,
+                                "cannot write the JSON report to standard output: %s; check that the output pipe "
+                                "or disk is still open and has space",
+                                errno_text(saved));
+        }
+        return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, errno_text(saved));
+    }
+    return TD_OK;
+}
+
+/* put_in_place makes the finished temporary file the target: fsync, then rename (unless interrupted). */
+static enum td_err put_in_place(struct td_report *r, struct td_error *err)
+{
+    struct td_listing *l = &r->listing;
+    const char *path = r->opts.json_path;
+    errno = 0;
+    bool ok = fflush(l->doc) == 0 && !ferror(l->doc) && fsync(fileno(l->doc)) == 0;
+    int saved = errno;
+    if (fclose(l->doc) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    l->doc = NULL;
+    if (!ok) {
+        return td_error_set(err, TD_ERR_IO,
+                            "cannot write the JSON report to '%s': %s; check free space and permissions there, "
+                            "the previous file (if any) was left unchanged",
+                            path, errno_text(saved));
+    }
+    if (r->opts.interrupted != NULL && *r->opts.interrupted) {
+        return td_error_set(err, TD_ERR_IO, "interrupted while writing the JSON report: '%s' was not replaced (the "
+                                            "previous file, if any, is unchanged)", path);
+    }
+    if (rename(l->tmp_path, path) != 0) {
+        return td_error_set(err, TD_ERR_IO,
+                            "cannot write the JSON report to '%s': renaming the finished temporary file failed: "
+                            "%s; check that the path is not a directory and that its directory is writable",
+                            path, strerror(errno));
+    }
+    free(l->tmp_path);
+    l->tmp_path = NULL;
+    return TD_OK;
+}
+
+enum td_err td_listing_finish(struct td_report *r, json_t *totals, const struct td_limits *limits,
+                              struct td_error *err)
+{
+    struct td_listing *l = &r->listing;
+    td_listing_release(r, SIZE_MAX, UINT64_MAX);
+    if (l->out_of_order) {
+        return td_error_set(err, TD_ERR_INTERNAL,
+                            "the connections could not be listed in first-frame order (a bug in tlsdiag: please "
+                            "report it with the capture); no report was written to '%s'",
+                            r->opts.json_path);
+    }
+    if (r->spool_failed) {
+        return td_error_set(err, TD_ERR_IO,
+                            "cannot read back the connections held in a temporary file for the report: %s; set "
+                            "TMPDIR to a directory with free space",
+                            strerror(r->spool_errno != 0 ? r->spool_errno : EIO));
+    }
+    (void)open_doc(r);
+    json_t *lim = td_json_limits(&r->ctx, limits);
+    json_t *servers = json_array();
+    for (size_t i = 0; i < r->num_servers; i++) {
+        td_json_sort_findings(json_object_get(r->servers[i].json, "findings"));
+        td_json_append(&r->ctx, servers, json_incref(r->servers[i].json));
+    }
+    if (!l->failed) {
+        errno = 0;
+        bool ok = fputs(l->written > 0 ? "\n  ],\n" : "],\n", l->doc) != EOF &&
+                  write_member(l->doc, "inputs", r->inputs, false) && write_member(l->doc, "totals", totals, false) &&
+                  write_member(l->doc, "limits", lim, false) && write_member(l->doc, "servers", servers, true) &&
+                  fputs("}\n", l->doc) != EOF;
+        if (!ok) {
+            fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the "
+                    "previous file (if any) was left unchanged",
+                 r->opts.json_path, errno_text(errno));
+        }
+    }
+    json_decref(lim);
+    json_decref(servers);
+    if (r->ctx.failures != 0) {
+        return td_report_oom_error(r, err);
+    }
+    if (l->failed) {
+        return td_error_set(err, TD_ERR_IO, "%s", l->error);
+    }
+    return l->tmp_path != NULL ? put_in_place(r, err) : copy_out(r, err);
+}
+
+void td_listing_free(struct td_report *r)
+{
+    struct td_listing *l = &r->listing;
+    if (l->doc != NULL) {
+        (void)fclose(l->doc);
+    }
+    if (l->tmp_path != NULL) {
+        (void)unlink(l->tmp_path); /* never renamed into place: the target is left as it was */
+        free(l->tmp_path);
+    }
+    for (size_t i = 0; i < l->num_held; i++) {
+        free(l->held[i].text);
+    }
+    free(l->held);
+    free(l->buf);
+    memset(l, 0, sizeof(*l));
+}
