@@ -29,7 +29,7 @@
 /* A waiting committer is woken once a worker has this many connections queued (or is done), not for each one:
  * a wake-up per connection (a futex call and two context switches) was a tenth of a two-thread run's CPU on
  * short connections. The committer's timed wait bounds the delay on a quiet live link. */
-#define SHARD_WAKE_BATCH 32u
+#define SHARD_WAKE_BATCH 128u
 
 struct closed {
     struct td_flow_info info;           /* info.encap: td_encap_path_none, or encap below once committed */
