@@ -3,7 +3,8 @@
 """validate.py SCHEMA REPORT.json...: check tlsdiag JSON reports against docs/report.schema.json.
 
 Uses Debian's python3-jsonschema (run with /usr/bin/python3). Exit status: 0 every report is valid,
-1 a report is invalid (the first error is printed with its JSON path), 2 usage, unreadable file or bad schema.
+1 a report is invalid (the first error is printed with its JSON path) or its top-level keys are not in the
+schema's order, 2 usage, unreadable file or bad schema.
 """
 import json
 import sys
@@ -45,7 +46,14 @@ def main(argv):
         return 2
     validator = cls(schema)
     for path in argv[2:]:
-        errors = list(validator.iter_errors(load(path)))
+        report = load(path)
+        # The schema says its top-level keys appear in its order (connections are written first, as the capture
+        # is read): hold the report to that too.
+        if isinstance(report, dict) and list(report) != list(schema["properties"]):
+            print("%s: top-level keys %s, the schema's order is %s" % (path, list(report), list(schema["properties"])),
+                  file=sys.stderr)
+            return 1
+        errors = list(validator.iter_errors(report))
         if errors:
             first = jsonschema.exceptions.best_match(errors)
             print("%s: %s: %s" % (path, json_path(first), first.message), file=sys.stderr)
