@@ -4,8 +4,8 @@
 # into the markdown table docs/PERFORMANCE.md quotes.
 #
 #   scaling_report.py facts REPORT.json   one TSV line: frames bytes connections tls_connections
-#                                         flows_evicted flows_active_max (only the report's head is
-#                                         parsed: inputs and totals come before the connections)
+#                                         flows_evicted flows_active_max (only the report's tail is
+#                                         parsed: inputs and totals follow the connections)
 #   scaling_report.py table RUNS.tsv      the markdown table; RUNS.tsv lines are
 #       kind capture file_bytes options status wall_s rss_kib frames bytes conns tls evicted active_max cpu_s
 #       (one line per timed run; kind "base" is the empty-capture run whose RSS is subtracted)
@@ -13,16 +13,19 @@ import json
 import statistics
 import sys
 
-HEAD = 4 << 20
+TAIL = 16 << 20
 
 
 def facts(path):
-    with open(path, encoding='utf-8', errors='replace') as f:
-        text = f.read(HEAD)
+    with open(path, 'rb') as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - TAIL))
+        text = f.read().decode('utf-8', errors='replace')
     dec = json.JSONDecoder()
-    start = text.index('[', text.index('"inputs"'))
+    # The top-level members follow the connections and are indented by two spaces.
+    start = text.index('[', text.rindex('\n  "inputs": '))
     inputs, _ = dec.raw_decode(text, start)
-    start = text.index('{', text.index('"totals"'))
+    start = text.index('{', text.rindex('\n  "totals": '))
     totals, _ = dec.raw_decode(text, start)
     frames = sum(i.get('frames', 0) for i in inputs)
     nbytes = sum(i.get('bytes', 0) for i in inputs)
