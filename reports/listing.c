@@ -30,9 +30,10 @@
  * compact line of the "connections" array (half the bytes, grep- and diff-friendly, and jq reads either). */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
 
-/* Held connections' JSON kept in memory by default (the handshake benchmark capture peaks at 11 MB): a
- * constant, whatever the number of connections. */
-#define HOLD_DEFAULT_BYTES ((size_t)16 << 20)
+/* Held connections' JSON kept in memory by default, whatever the number of connections: the handshake
+ * benchmark capture peaks at 11 MB and runs as fast with 8 (it rarely needs more; the rest waits in the spool),
+ * and every MiB here is a MiB of peak RSS on a capture of long connections. */
+#define HOLD_DEFAULT_BYTES ((size_t)8 << 20)
 
 /* A connection waiting for its turn in the document. */
 struct td_listing_held {

@@ -46,7 +46,7 @@ struct td_report_options {
     const char *tool_version;
     const volatile sig_atomic_t *interrupted; /* set by a signal handler: a report being written is not renamed
                                                * into place (the previous file stays); NULL: never */
-    size_t hold_max_bytes;       /* JSON of connections waiting for their turn kept in memory (0: 16 MiB); past it
+    size_t hold_max_bytes;       /* JSON of connections waiting for their turn kept in memory (0: 8 MiB); past it
                                     they wait in the spool */
 };
 

@@ -314,7 +314,7 @@ elif [ "$(stat -f -c %T "${TMPDIR:-/tmp}")" = tmpfs ]; then
   echo "ok: held connections: same report with and without --no-spill (TMPDIR is in memory: no spill)"
 elif [ $((rss_heap - rss_spill)) -lt $(((6000 - 2048) * 2)) ]; then
   # At least 2 KiB saved per connection past the 2048 kept warm (~5 KiB each are; the report's JSON held for
-  # ordering, up to 16 MiB, weighs the same in both runs).
+  # ordering, up to 8 MiB, weighs the same in both runs).
   fail "the spill did not take the held connections out of memory: peak $rss_spill KB, --no-spill $rss_heap KB"
 else
   echo "ok: held connections: same report, peak $rss_spill KB with the spill, $rss_heap KB without"
