@@ -84,7 +84,7 @@ struct td_listing {
     uint64_t waited_to;        /* and has ended for those before this one */
     struct td_listing_held *held; /* a heap: connections waiting for their turn */
     size_t num_held, cap_held;
-    size_t held_bytes;         /* of held texts in memory */
+    size_t held_bytes;         /* of held texts' buffers in memory */
     struct td_listing_held_key {
         uint32_t input;
         uint64_t first_frame, id;
@@ -132,9 +132,9 @@ enum td_err td_report_oom_error(const struct td_report *r, struct td_error *err)
 
 /* --- the JSON document (listing.c) --- */
 
-/* td_listing_hold takes a listed connection's JSON text (copied) and holds it until its turn. */
-void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, uint64_t id, const char *text,
-                     size_t len);
+/* td_listing_hold holds a listed connection's JSON text until its turn: it takes t's buffer over (t is left
+ * empty) or copies the text to the spool. */
+void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, uint64_t id, struct td_text *t);
 /* td_listing_release writes out, in order, the held connections of inputs before input_index and those of
  * input_index that start below below_frame. */
 void td_listing_release(struct td_report *r, size_t input_index, uint64_t below_frame);

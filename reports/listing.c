@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Reals (duration_ms) are printed with 15 significant digits so that microsecond values read as "12.345"
@@ -39,6 +40,7 @@
 struct td_listing_held {
     struct td_listing_held_key key; /* (input, first frame, id) */
     char *text;      /* its JSON text, or NULL: in the spool at offset */
+    size_t capacity; /* of text's buffer (what it weighs in memory) */
     uint64_t offset;
     size_t length;
 };
@@ -231,6 +233,16 @@ static FILE *open_target(struct td_report *r)
     return f;
 }
 
+/* unbuffered: connections are written with writev straight from their text (no copy through stdio's buffer,
+ * one system call each); the few pieces of the head and the tail go out as they are printed. */
+static FILE *unbuffered(FILE *f)
+{
+    if (f != NULL) {
+        (void)setvbuf(f, NULL, _IONBF, 0);
+    }
+    return f;
+}
+
 /* open_doc opens the document and writes its head, once; false after a failure. */
 static bool open_doc(struct td_report *r)
 {
@@ -238,7 +250,7 @@ static bool open_doc(struct td_report *r)
     if (l->doc != NULL || l->failed) {
         return !l->failed;
     }
-    l->doc = open_target(r);
+    l->doc = unbuffered(open_target(r));
     if (l->doc == NULL) {
         return false;
     }
@@ -267,8 +279,7 @@ static bool open_doc(struct td_report *r)
 static void start_writeback(struct td_listing *l)
 {
 #ifdef SYNC_FILE_RANGE_WRITE
-    /* What stdio still buffers (at most its buffer's size) is not in the file yet: stop short of it. */
-    uint64_t upto = l->doc_bytes - 65536;
+    uint64_t upto = l->doc_bytes; /* (a lower bound: the head is not counted) */
     if (l->waited_to < l->flushed_to) { /* the step before last: long written by now, normally */
         (void)sync_file_range(fileno(l->doc), (off64_t)l->waited_to, (off64_t)(l->flushed_to - l->waited_to),
                               SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
@@ -282,6 +293,34 @@ static void start_writeback(struct td_listing *l)
 #endif
 }
 
+/* write_all writes the n pieces whole (writev, resumed after a short write or a signal); false with errno. */
+static bool write_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t done = writev(fd, iov, n);
+        if (done < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        if (done == 0) {
+            errno = EIO;
+            return false;
+        }
+        while (n > 0 && (size_t)done >= iov->iov_len) {
+            done -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= (size_t)done;
+        }
+    }
+    return true;
+}
+
 /* append writes one held connection to the document (its text read back from the spool if it was put there). */
 static void append(struct td_report *r, const struct td_listing_held *h)
 {
@@ -290,7 +329,7 @@ static void append(struct td_report *r, const struct td_listing_held *h)
         l->out_of_order = true; /* cannot happen while closed_below holds its promise: said at finish */
     }
     l->last = h->key;
-    const char *text = h->text;
+    char *text = h->text;
     if (text == NULL) {
         if (!td_report_spool_read(r, h->offset, h->length, &l->buf, &l->buf_cap)) {
             r->spool_failed = true;
@@ -302,9 +341,10 @@ static void append(struct td_report *r, const struct td_listing_held *h)
     if (!open_doc(r)) {
         return;
     }
-    errno = 0;
-    if (fputs(l->written == 0 ? "\n    " : ",\n    ", l->doc) == EOF ||
-        fwrite(text, 1, h->length, l->doc) != h->length) {
+    static char first[] = "\n    ", next[] = ",\n    "; /* writev's iovec has no const */
+    char *sep = l->written == 0 ? first : next;
+    struct iovec iov[2] = {{.iov_base = sep, .iov_len = strlen(sep)}, {.iov_base = text, .iov_len = h->length}};
+    if (!write_all(fileno(l->doc), iov, 2)) {
         fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the previous "
                 "file (if any) was left unchanged",
              r->opts.json_path, errno_text(errno));
@@ -316,20 +356,19 @@ static void append(struct td_report *r, const struct td_listing_held *h)
     }
 }
 
-void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, uint64_t id, const char *text,
-                     size_t len)
+void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, uint64_t id, struct td_text *t)
 {
     struct td_listing *l = &r->listing;
-    struct td_listing_held h = {.key = {.input = input, .first_frame = first_frame, .id = id}, .length = len};
+    struct td_listing_held h = {.key = {.input = input, .first_frame = first_frame, .id = id}, .length = t->len};
     size_t budget = r->opts.hold_max_bytes != 0 ? r->opts.hold_max_bytes : HOLD_DEFAULT_BYTES;
-    if (len <= budget && l->held_bytes <= budget - len) {
-        h.text = malloc(len);
-        if (h.text == NULL) {
-            r->ctx.failures++;
-            return;
-        }
-        memcpy(h.text, text, len);
-    } else if (!td_report_spool_append(r, text, len, &h.offset)) {
+    if (t->len <= budget && l->held_bytes <= budget - t->len) {
+        /* Taken over, not copied (the next connection's text gets a new buffer), and trimmed to its text: a
+         * shrinking realloc stays in place. */
+        char *trimmed = t->len > 0 ? realloc(t->data, t->len) : NULL;
+        h.text = trimmed != NULL ? trimmed : t->data;
+        h.capacity = trimmed != NULL ? t->len : t->cap;
+        *t = (struct td_text){0};
+    } else if (!td_report_spool_append(r, t->data, t->len, &h.offset)) {
         return; /* said at finish */
     }
     if (!held_push(l, &h)) {
@@ -337,9 +376,7 @@ void td_listing_hold(struct td_report *r, uint32_t input, uint64_t first_frame, 
         r->ctx.failures++;
         return;
     }
-    if (h.text != NULL) {
-        l->held_bytes += len;
-    }
+    l->held_bytes += h.capacity;
 }
 
 void td_listing_release(struct td_report *r, size_t input, uint64_t below)
@@ -349,10 +386,8 @@ void td_listing_release(struct td_report *r, size_t input, uint64_t below)
            (l->held[0].key.input < input || (l->held[0].key.input == input && l->held[0].key.first_frame < below))) {
         struct td_listing_held h = held_pop(l);
         append(r, &h);
-        if (h.text != NULL) {
-            l->held_bytes -= h.length;
-            free(h.text);
-        }
+        l->held_bytes -= h.capacity;
+        free(h.text);
     }
 }
 

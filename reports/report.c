@@ -247,7 +247,7 @@ static void list_connection(struct td_report *r, const struct td_report_pending 
             r->ctx.failures++;
             return;
         }
-        td_listing_hold(r, (uint32_t)p->input, p->first_frame, p->id, r->text.data, r->text.len);
+        td_listing_hold(r, (uint32_t)p->input, p->first_frame, p->id, &r->text);
     }
     if (r->opts.summary == NULL) {
         return;
