@@ -78,6 +78,30 @@ static void test_strings(void)
         same_as_jansson(v);
         json_decref(v);
     }
+    /* Every byte that needs an escape (and neighbours that do not: ' ' right above 0x1f, UTF-8 sequences, '!'
+     * and '#' beside '"', '[' and ']' beside '\\') at every position of strings up to 24 bytes, once alone and
+     * once before a '"': where a copied run ends and the next begins. */
+    static const char *const specials[] = {"\x00", "\x01", "\x08", "\x1f", " ", "\"", "!", "#", "\\", "[", "]",
+                                           "\x7f", "\xc3\xa9", "\xe2\x82\xac"};
+    char buf[32];
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+                size_t n = k == 0 ? 1 : strlen(specials[k]);
+                for (int twice = 0; twice < 2 && pos + n <= len; twice++) {
+                    memset(buf, 'a', len);
+                    memcpy(buf + pos, specials[k], n);
+                    if (twice && pos + n + 2 < len) {
+                        buf[pos + n + 2] = '"';
+                    }
+                    json_t *v = json_stringn_nocheck(buf, len);
+                    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+                    same_as_jansson(v);
+                    json_decref(v);
+                }
+            }
+        }
+    }
 }
 
 static void test_containers(void)
