@@ -824,6 +824,24 @@ static void test_alloc_failure(void)
     (void)rmdir(dir);
 }
 
+/* add_incomplete adds a TLS connection that never finished its handshake (no findings). */
+static void add_incomplete(struct td_report *r, const struct td_flow_info *info)
+{
+    struct td_tls_facts f;
+    facts_init(&f);
+    f.outcome = TD_OUTCOME_INCOMPLETE;
+    td_report_add_connection(r, 0, info, &f);
+}
+
+/* finish_and_load finishes and frees r, which must succeed, and loads the report it wrote at path. */
+static json_t *finish_and_load(struct td_report *r, const char *path)
+{
+    struct td_error err = {0};
+    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
+    td_report_free(r);
+    return load(path);
+}
+
 static void test_time_format(void)
 {
     struct td_report_options opts = {.json_path = NULL};
@@ -840,14 +858,8 @@ static void test_time_format(void)
     struct td_flow_info info = make_info(1, 1, 2);
     info.first_ts_ns = T0 + 123456789;
     info.last_ts_ns = T0 - 1; // before the start: duration clamps to 0; time before the second
-    struct td_tls_facts f;
-    facts_init(&f);
-    f.outcome = TD_OUTCOME_INCOMPLETE;
-    td_report_add_connection(r, 0, &info, &f);
-    struct td_error err = {0};
-    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
-    td_report_free(r);
-    json_t *root = load(path);
+    add_incomplete(r, &info);
+    json_t *root = finish_and_load(r, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(root);
     CU_ASSERT_STRING_EQUAL(s_at(root, "connections.0.start"), "2013-11-03T07:45:43.123456789Z");
     CU_ASSERT_STRING_EQUAL(s_at(root, "connections.0.end"), "2013-11-03T07:45:42.999999999Z");
@@ -886,15 +898,9 @@ static void test_spool(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(r);
         for (uint64_t i = N; i >= 1; i--) {
             struct td_flow_info info = make_info(i, i * 10, i * 10 + 5);
-            struct td_tls_facts f;
-            facts_init(&f);
-            f.outcome = TD_OUTCOME_INCOMPLETE;
-            td_report_add_connection(r, 0, &info, &f);
+            add_incomplete(r, &info);
         }
-        struct td_error err = {0};
-        CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
-        td_report_free(r);
-        json_t *root = load(path);
+        json_t *root = finish_and_load(r, path);
         CU_ASSERT_PTR_NOT_NULL_FATAL(root);
         CU_ASSERT_TRUE(ordered_ids(root, N));
         CU_ASSERT_EQUAL(i_at(root, "totals.connections_listed"), N);
@@ -963,14 +969,11 @@ static void test_streaming(void)
     long size_at_half = -1;
     for (uint64_t k = 0; k < PAIRS; k++) {
         uint64_t a = 2 * k + 1, b = 2 * k + 2; /* ids; first frames 10a and 10b */
-        struct td_tls_facts f;
-        facts_init(&f);
-        f.outcome = TD_OUTCOME_INCOMPLETE;
         struct td_flow_info second = make_info(b, b * 10, b * 10 + 5);
-        td_report_add_connection(r, 0, &second, &f);
+        add_incomplete(r, &second);
         td_report_release(r, 0, a * 10); /* the first of the pair is still open */
         struct td_flow_info first = make_info(a, a * 10, b * 10 + 6);
-        td_report_add_connection(r, 0, &first, &f);
+        add_incomplete(r, &first);
         td_report_release(r, 0, b * 10 + 7); /* both closed, nothing open */
         if (k == PAIRS / 2) {
             size_at_half = file_size_of_temp(dir, "report.json");
@@ -979,10 +982,7 @@ static void test_streaming(void)
     /* Half the connections (~1 KB of JSON each) are already in the document beside the target. */
     CU_ASSERT(size_at_half > (long)(PAIRS * 400));
     CU_ASSERT_EQUAL(access(path, F_OK), -1); /* not in place before the end */
-    struct td_error err = {0};
-    CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_OK);
-    td_report_free(r);
-    json_t *root = load(path);
+    json_t *root = finish_and_load(r, path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(root);
     CU_ASSERT_TRUE(ordered_ids(root, 2 * PAIRS));
     json_decref(root);
@@ -992,13 +992,12 @@ static void test_streaming(void)
      * an internal error, and the temporary file is gone. */
     r = td_report_new(&opts);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    struct td_tls_facts f;
-    facts_init(&f);
     struct td_flow_info late = make_info(2, 20, 30);
-    td_report_add_connection(r, 0, &late, &f);
+    add_incomplete(r, &late);
     td_report_release(r, 0, 100);
     struct td_flow_info early = make_info(1, 10, 40);
-    td_report_add_connection(r, 0, &early, &f);
+    add_incomplete(r, &early);
+    struct td_error err = {0};
     CU_ASSERT_EQUAL(td_report_finish(r, NULL, NULL, &err), TD_ERR_INTERNAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "first-frame order"));
     td_report_free(r);
