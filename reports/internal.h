@@ -147,8 +147,14 @@ void td_listing_free(struct td_report *r);
 
 /* --- text (json_write.c) --- */
 
-/* td_text_reserve makes room for more bytes after t->len (doubling); false when out of memory. */
-TD_MUST_USE bool td_text_reserve(struct td_text *t, size_t more);
+/* td_text_grow is td_text_reserve's slow path: it reallocates (doubling). */
+TD_MUST_USE bool td_text_grow(struct td_text *t, size_t more);
+/* td_text_reserve makes room for more bytes after t->len; false when out of memory. Inline: the JSON writer
+ * calls it for every token. */
+TD_MUST_USE static inline bool td_text_reserve(struct td_text *t, size_t more)
+{
+    return (more <= t->cap - t->len) || td_text_grow(t, more);
+}
 /* td_text_append appends n bytes of s; false when out of memory. */
 TD_MUST_USE bool td_text_append(struct td_text *t, const void *s, size_t n);
 /* td_json_write_compact appends v's compact JSON text to t, the same bytes as json_dumps(v, JSON_COMPACT |

@@ -10,13 +10,14 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Deeper than any report value (a connection nests 5 levels): a cycle or a runaway tree fails instead. */
 #define MAX_DEPTH 64
 
-bool td_text_reserve(struct td_text *t, size_t more)
+bool td_text_grow(struct td_text *t, size_t more)
 {
     if (more > SIZE_MAX - t->len) {
         return false;
@@ -67,6 +68,28 @@ static bool needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
+/* plain_prefix counts the bytes at the start of s[0..n) that need no escape, a word at a time: most of a report
+ * is strings, and escapes are rare. A word holds a byte below 0x20, a '"' or a '\\' when one of the classic
+ * has-a-zero-byte tests sets a high bit (bytes from 0x80, UTF-8, pass as they must). */
+static size_t plain_prefix(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, sizeof(x));
+        uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+        uint64_t found = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+        if ((found & highs) != 0) {
+            break;
+        }
+    }
+    while (i < n && !needs_escape((unsigned char)s[i])) {
+        i++;
+    }
+    return i;
+}
+
 static bool put_string(struct td_text *t, const char *s, size_t n)
 {
     // Worst case every byte becomes \u00XX: reserved once, then written without further checks.
@@ -77,11 +100,8 @@ static bool put_string(struct td_text *t, const char *s, size_t n)
     char *o = t->data + t->len;
     *o++ = '"';
     size_t run = 0; /* start of the bytes not yet copied */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain_prefix(s, n); i < n; i += 1 + plain_prefix(s + i + 1, n - i - 1)) {
         unsigned char c = (unsigned char)s[i];
-        if (!needs_escape(c)) {
-            continue;
-        }
         memcpy(o, s + run, i - run);
         o += i - run;
         run = i + 1;
