@@ -74,7 +74,7 @@ struct td_text {
 /* The JSON document being written (listing.c). */
 struct td_listing_held;
 struct td_listing {
-    FILE *doc;                 /* NULL until the first connection is written (or the end) */
+    int doc;                   /* its file descriptor; -1 until the first connection is written (or the end) */
     char *tmp_path;            /* its name beside the target until renamed; NULL: an unlinked copy source */
     bool failed;
     char error[600];           /* the first failure, said at the end */

@@ -126,23 +126,25 @@ static struct td_listing_held held_pop(struct td_listing *l)
 
 /* ---- the document ---- */
 
-/* write_indented writes len bytes of JSON text with indent spaces after each newline: the top-level parts are
- * dumped on their own and nested here. */
-static bool write_indented(FILE *f, const char *text, size_t len, int indent)
+/* put_indented appends len bytes of JSON text to out with indent spaces after each newline: the top-level
+ * parts are dumped on their own and nested here. */
+static bool put_indented(struct td_text *out, const char *text, size_t len, int indent)
 {
     static const char spaces[] = "        ";
-    struct td_text out = {0};
     bool ok = true;
     while (ok && len > 0) {
         const char *nl = memchr(text, '\n', len);
         size_t n = nl != NULL ? (size_t)(nl - text) + 1 : len;
-        ok = td_text_append(&out, text, n) && (nl == NULL || td_text_append(&out, spaces, (size_t)indent));
+        ok = td_text_append(out, text, n) && (nl == NULL || td_text_append(out, spaces, (size_t)indent));
         text += n;
         len -= n;
     }
-    ok = ok && fwrite(out.data, 1, out.len, f) == out.len;
-    free(out.data);
     return ok;
+}
+
+static bool put_text(struct td_text *out, const char *s)
+{
+    return td_text_append(out, s, strlen(s));
 }
 
 /* A dump collected in memory. Failure is sticky: jansson 2.14 ignores a failed write of an object's key and
@@ -159,138 +161,15 @@ static int dump_append(const char *buffer, size_t size, void *data)
     return s->failed ? -1 : 0;
 }
 
-/* write_member writes `  "key": <value>` (value dumped and indented to sit at depth 1). */
-static bool write_member(FILE *f, const char *key, json_t *value, bool last)
+/* put_member appends `  "key": <value>` to out (value dumped and indented to sit at depth 1). */
+static bool put_member(struct td_text *out, const char *key, json_t *value, bool last)
 {
     struct dump_sink sink = {0};
     bool ok = value != NULL && json_dump_callback(value, dump_append, &sink, DUMP_FLAGS | JSON_ENCODE_ANY) == 0 &&
-              !sink.failed && fprintf(f, "  \"%s\": ", key) > 0 && write_indented(f, sink.text.data, sink.text.len, 2) &&
-              fputs(last ? "\n" : ",\n", f) != EOF;
+              !sink.failed && put_text(out, "  \"") && put_text(out, key) && put_text(out, "\": ") &&
+              put_indented(out, sink.text.data, sink.text.len, 2) && put_text(out, last ? "\n" : ",\n");
     free(sink.text.data);
     return ok;
-}
-
-static const char *errno_text(int saved)
-{
-    return saved != 0 ? strerror(saved) : "write error";
-}
-
-/* open_target opens the document's file: a temporary file beside a regular (or missing) target, or an
- * unlinked one in $TMPDIR for standard output and other targets, copied at the end. */
-static FILE *open_target(struct td_report *r)
-{
-    struct td_listing *l = &r->listing;
-    const char *path = r->opts.json_path;
-    struct stat st;
-    if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
-        /* A device or FIFO is written in place at the end: renaming over it would replace the device or pipe
-         * itself (as root, /dev/null). */
-        int fd = td_report_temp_fd("tlsdiag-report");
-        FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
-        if (f == NULL) {
-            fail(l, "cannot write the JSON report to '%s': creating a temporary file in TMPDIR failed: %s; set "
-                    "TMPDIR to a writable directory with free space (the report needs about its own size there)",
-                 path, strerror(errno));
-            if (fd >= 0) {
-                (void)close(fd);
-            }
-        }
-        return f;
-    }
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dir_len;
-    if (*base == '\0') {
-        fail(l, "cannot write the JSON report to '%s': the path names a directory; give a file name", path);
-        return NULL;
-    }
-    size_t tmp_len = strlen(path) + 16;
-    char *tmp = malloc(tmp_len);
-    if (tmp == NULL) {
-        fail(l, "out of memory while writing the JSON report to '%s'", path);
-        return NULL;
-    }
-    (void)snprintf(tmp, tmp_len, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fail(l, "cannot write the JSON report to '%s': creating a temporary file in its directory failed: %s; "
-                "check that the directory exists and is writable, or choose another path",
-             path, strerror(errno));
-        free(tmp);
-        return NULL;
-    }
-    // mkstemp creates the file 0600; a report is an ordinary shareable file.
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        fail(l, "cannot write the JSON report to '%s': %s", path, strerror(errno));
-        (void)close(fd);
-        (void)unlink(tmp);
-        free(tmp);
-        return NULL;
-    }
-    l->tmp_path = tmp;
-    return f;
-}
-
-/* unbuffered: connections are written with writev straight from their text (no copy through stdio's buffer,
- * one system call each); the few pieces of the head and the tail go out as they are printed. */
-static FILE *unbuffered(FILE *f)
-{
-    if (f != NULL) {
-        (void)setvbuf(f, NULL, _IONBF, 0);
-    }
-    return f;
-}
-
-/* open_doc opens the document and writes its head, once; false after a failure. */
-static bool open_doc(struct td_report *r)
-{
-    struct td_listing *l = &r->listing;
-    if (l->doc != NULL || l->failed) {
-        return !l->failed;
-    }
-    l->doc = unbuffered(open_target(r));
-    if (l->doc == NULL) {
-        return false;
-    }
-    json_t *tool = json_object();
-    td_json_set(&r->ctx, tool, "name", json_string("tlsdiag"));
-    td_json_set(&r->ctx, tool, "version",
-                td_json_str(r->opts.tool_version != NULL ? r->opts.tool_version : "unknown"));
-    errno = 0;
-    bool ok = fputs("{\n", l->doc) != EOF && write_member(l->doc, "tool", tool, false) &&
-              fputs("  \"connections\": [", l->doc) != EOF;
-    json_decref(tool);
-    if (!ok) {
-        fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the previous "
-                "file (if any) was left unchanged",
-             r->opts.json_path, errno_text(errno));
-    }
-    return ok;
-}
-
-/* The document is handed to the disk as it grows, WRITEBACK_STEP at a time, so that the fsync before the rename
- * finds little left to write: it was a serial wait of ~0.35 s at the end of a 400 MB report, 0.07 s now. Writeback
- * is started for each step and waited for one step later (by then it has long ended: the wait costs nothing);
- * without the wait the final fsync still took 0.23 s. */
-#define WRITEBACK_STEP ((uint64_t)8 << 20)
-
-static void start_writeback(struct td_listing *l)
-{
-#ifdef SYNC_FILE_RANGE_WRITE
-    uint64_t upto = l->doc_bytes; /* (a lower bound: the head is not counted) */
-    if (l->waited_to < l->flushed_to) { /* the step before last: long written by now, normally */
-        (void)sync_file_range(fileno(l->doc), (off64_t)l->waited_to, (off64_t)(l->flushed_to - l->waited_to),
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-        l->waited_to = l->flushed_to;
-    }
-    (void)sync_file_range(fileno(l->doc), (off64_t)l->flushed_to, (off64_t)(upto - l->flushed_to),
-                          SYNC_FILE_RANGE_WRITE);
-    l->flushed_to = upto;
-#else
-    (void)l;
-#endif
 }
 
 /* write_all writes the n pieces whole (writev, resumed after a short write or a signal); false with errno. */
@@ -321,6 +200,118 @@ static bool write_all(int fd, struct iovec *iov, int n)
     return true;
 }
 
+/* write_text writes t whole to fd. */
+static bool write_text(int fd, struct td_text *t)
+{
+    struct iovec iov = {.iov_base = t->data, .iov_len = t->len};
+    return t->len == 0 || write_all(fd, &iov, 1);
+}
+
+static const char *errno_text(int saved)
+{
+    return saved != 0 ? strerror(saved) : "write error";
+}
+
+/* open_target opens the document's file: a temporary file beside a regular (or missing) target, or an
+ * unlinked one in $TMPDIR for standard output and other targets, copied at the end; -1 after a failure. */
+static int open_target(struct td_report *r)
+{
+    struct td_listing *l = &r->listing;
+    const char *path = r->opts.json_path;
+    struct stat st;
+    if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+        /* A device or FIFO is written in place at the end: renaming over it would replace the device or pipe
+         * itself (as root, /dev/null). */
+        int fd = td_report_temp_fd("tlsdiag-report");
+        if (fd < 0) {
+            fail(l, "cannot write the JSON report to '%s': creating a temporary file in TMPDIR failed: %s; set "
+                    "TMPDIR to a writable directory with free space (the report needs about its own size there)",
+                 path, strerror(errno));
+        }
+        return fd;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dir_len;
+    if (*base == '\0') {
+        fail(l, "cannot write the JSON report to '%s': the path names a directory; give a file name", path);
+        return -1;
+    }
+    size_t tmp_len = strlen(path) + 16;
+    char *tmp = malloc(tmp_len);
+    if (tmp == NULL) {
+        fail(l, "out of memory while writing the JSON report to '%s'", path);
+        return -1;
+    }
+    (void)snprintf(tmp, tmp_len, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fail(l, "cannot write the JSON report to '%s': creating a temporary file in its directory failed: %s; "
+                "check that the directory exists and is writable, or choose another path",
+             path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    // mkstemp creates the file 0600; a report is an ordinary shareable file.
+    (void)fchmod(fd, 0644);
+    l->tmp_path = tmp;
+    return fd;
+}
+
+/* open_doc opens the document and writes its head, once; false after a failure. The document is a plain file
+ * descriptor: connections go out with writev straight from their text (no copy through a stdio buffer, one
+ * system call each), the head and the tail are built in memory first. */
+static bool open_doc(struct td_report *r)
+{
+    struct td_listing *l = &r->listing;
+    if (l->doc >= 0 || l->failed) {
+        return !l->failed;
+    }
+    l->doc = open_target(r);
+    if (l->doc < 0) {
+        return false;
+    }
+    json_t *tool = json_object();
+    td_json_set(&r->ctx, tool, "name", json_string("tlsdiag"));
+    td_json_set(&r->ctx, tool, "version",
+                td_json_str(r->opts.tool_version != NULL ? r->opts.tool_version : "unknown"));
+    struct td_text head = {0};
+    errno = 0;
+    bool ok = put_text(&head, "{\n") && put_member(&head, "tool", tool, false) &&
+              put_text(&head, "  \"connections\": [") && write_text(l->doc, &head);
+    json_decref(tool);
+    free(head.data);
+    if (!ok) {
+        fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the previous "
+                "file (if any) was left unchanged",
+             r->opts.json_path, errno_text(errno));
+    }
+    return ok;
+}
+
+/* The document is handed to the disk as it grows, WRITEBACK_STEP at a time, so that the fsync before the rename
+ * finds little left to write: it was a serial wait of ~0.35 s at the end of a 400 MB report, 0.07 s now. Writeback
+ * is started for each step and waited for one step later (by then it has long ended: the wait costs nothing);
+ * without the wait the final fsync still took 0.23 s. */
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
+static void start_writeback(struct td_listing *l)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    uint64_t upto = l->doc_bytes; /* (a lower bound: the head is not counted) */
+    if (l->waited_to < l->flushed_to) { /* the step before last: long written by now, normally */
+        (void)sync_file_range(l->doc, (off64_t)l->waited_to, (off64_t)(l->flushed_to - l->waited_to),
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        l->waited_to = l->flushed_to;
+    }
+    (void)sync_file_range(l->doc, (off64_t)l->flushed_to, (off64_t)(upto - l->flushed_to),
+                          SYNC_FILE_RANGE_WRITE);
+    l->flushed_to = upto;
+#else
+    (void)l;
+#endif
+}
+
 /* append writes one held connection to the document (its text read back from the spool if it was put there). */
 static void append(struct td_report *r, const struct td_listing_held *h)
 {
@@ -344,7 +335,7 @@ static void append(struct td_report *r, const struct td_listing_held *h)
     static char first[] = "\n    ", next[] = ",\n    "; /* writev's iovec has no const */
     char *sep = l->written == 0 ? first : next;
     struct iovec iov[2] = {{.iov_base = sep, .iov_len = strlen(sep)}, {.iov_base = text, .iov_len = h->length}};
-    if (!write_all(fileno(l->doc), iov, 2)) {
+    if (!write_all(l->doc, iov, 2)) {
         fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the previous "
                 "file (if any) was left unchanged",
              r->opts.json_path, errno_text(errno));
@@ -402,13 +393,21 @@ static enum td_err copy_out(struct td_report *r, struct td_error *err)
         return td_error_set(err, TD_ERR_IO, "cannot write the JSON report to '%s': %s", path, strerror(errno));
     }
     errno = 0;
-    bool ok = fflush(l->doc) == 0 && fseek(l->doc, 0, SEEK_SET) == 0;
+    bool ok = true;
     char buf[65536];
-    size_t n;
-    while (ok && (n = fread(buf, 1, sizeof(buf), l->doc)) > 0) {
-        ok = fwrite(buf, 1, n, out) == n;
+    for (off_t at = 0; ok;) {
+        ssize_t n = pread(l->doc, buf, sizeof(buf), at);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        ok = fwrite(buf, 1, (size_t)n, out) == (size_t)n;
+        at += n;
     }
-    ok = ok && !ferror(l->doc) && fflush(out) == 0 && !ferror(out);
+    ok = ok && fflush(out) == 0 && !ferror(out);
     int saved = errno;
     if (!to_stdout && fclose(out) != 0 && ok) {
         ok = false;
@@ -432,13 +431,13 @@ static enum td_err put_in_place(struct td_report *r, struct td_error *err)
     struct td_listing *l = &r->listing;
     const char *path = r->opts.json_path;
     errno = 0;
-    bool ok = fflush(l->doc) == 0 && !ferror(l->doc) && fsync(fileno(l->doc)) == 0;
+    bool ok = fsync(l->doc) == 0;
     int saved = errno;
-    if (fclose(l->doc) != 0 && ok) {
+    if (close(l->doc) != 0 && ok) {
         ok = false;
         saved = errno;
     }
-    l->doc = NULL;
+    l->doc = -1;
     if (!ok) {
         return td_error_set(err, TD_ERR_IO,
                             "cannot write the JSON report to '%s': %s; check free space and permissions there, "
@@ -485,11 +484,13 @@ enum td_err td_listing_finish(struct td_report *r, json_t *totals, const struct 
         td_json_append(&r->ctx, servers, json_incref(r->servers[i].json));
     }
     if (!l->failed) {
+        struct td_text tail = {0};
         errno = 0;
-        bool ok = fputs(l->written > 0 ? "\n  ],\n" : "],\n", l->doc) != EOF &&
-                  write_member(l->doc, "inputs", r->inputs, false) && write_member(l->doc, "totals", totals, false) &&
-                  write_member(l->doc, "limits", lim, false) && write_member(l->doc, "servers", servers, true) &&
-                  fputs("}\n", l->doc) != EOF;
+        bool ok = put_text(&tail, l->written > 0 ? "\n  ],\n" : "],\n") &&
+                  put_member(&tail, "inputs", r->inputs, false) && put_member(&tail, "totals", totals, false) &&
+                  put_member(&tail, "limits", lim, false) && put_member(&tail, "servers", servers, true) &&
+                  put_text(&tail, "}\n") && write_text(l->doc, &tail);
+        free(tail.data);
         if (!ok) {
             fail(l, "cannot write the JSON report to '%s': %s; check free space and permissions there, the "
                     "previous file (if any) was left unchanged",
@@ -510,8 +511,8 @@ enum td_err td_listing_finish(struct td_report *r, json_t *totals, const struct 
 void td_listing_free(struct td_report *r)
 {
     struct td_listing *l = &r->listing;
-    if (l->doc != NULL) {
-        (void)fclose(l->doc);
+    if (l->doc >= 0) {
+        (void)close(l->doc);
     }
     if (l->tmp_path != NULL) {
         (void)unlink(l->tmp_path); /* never renamed into place: the target is left as it was */
@@ -523,4 +524,5 @@ void td_listing_free(struct td_report *r)
     free(l->held);
     free(l->buf);
     memset(l, 0, sizeof(*l));
+    l->doc = -1;
 }

@@ -49,6 +49,7 @@ struct td_report *td_report_new(const struct td_report_options *opts)
     if (opts != NULL) {
         r->opts = *opts;
     }
+    r->listing.doc = -1; /* no document yet */
     r->inputs = json_array();
     if (r->inputs == NULL) {
         free(r);
@@ -593,6 +594,9 @@ bool td_report_spool_read(struct td_report *r, uint64_t offset, uint64_t len, ch
         if (n <= 0) {
             if (n < 0 && errno == EINTR) {
                 continue;
+            }
+            if (n == 0) {
+                errno = EIO; /* shorter than what was written to it */
             }
             return false;
         }

@@ -629,6 +629,19 @@ static void test_closed_below(void)
     td_flow_table_flush(t);                          /* the input ends: nothing can start any more */
     CU_ASSERT_EQUAL(r.closed[5].closed_below, UINT64_MAX);
     td_flow_table_free(t);
+
+    /* Idle timeouts close flows in the frame that passes them, before that frame's own flow opens. */
+    l = td_limits_default();
+    l.idle_timeout_ns = 10 * 1000000; /* 10 frames (feed stamps frame n at n ms) */
+    t = table_new(&r, &l);
+    feed(t, mk(c[0], srv, S, 100, 0, NULL), 1);
+    feed(t, mk(c[1], srv, S, 100, 0, NULL), 2);
+    feed(t, mk(c[2], srv, S, 100, 0, NULL), 50);     /* both idle: flow 1 closes with flow 2 still open */
+    CU_ASSERT_EQUAL(r.closed[1].closed_below, 2);
+    CU_ASSERT_EQUAL(r.closed[2].closed_below, 50);   /* and flow 3, opened by frame 50, starts at 50 */
+    td_flow_table_flush(t);
+    CU_ASSERT_EQUAL(r.closed[3].closed_below, UINT64_MAX);
+    td_flow_table_free(t);
 }
 
 static void test_idle_timeout(void)
