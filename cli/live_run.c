@@ -321,13 +321,16 @@ int td_live_run(const struct td_pipeline_options *popts, const struct td_live_ru
     struct live_ctx x = {.lo = lo, .live = live, .engine = engine, .report = report, .events = events,
                          .errs = errs, .iface = lo->live.iface != NULL ? lo->live.iface : TD_LIVE_DEFAULT_IFACE,
                          .status = TD_EXIT_ANALYSED};
-    struct sigaction old_int, old_term, old_hup;
+    struct sigaction old_int, old_term, old_hup, old_pipe;
     g_live = live;
     g_reopen = 0;
     g_stop_signal = 0;
     install(SIGINT, on_stop_signal, &old_int);
     install(SIGTERM, on_stop_signal, &old_term);
     install(SIGHUP, on_hup, &old_hup);
+    /* A reader of the events on standard output that went away stops the capture like SIGTERM: the report is
+     * still written (and the one being built beside the --json path is not left behind half done). */
+    install(SIGPIPE, on_stop_signal, &old_pipe);
 
     td_engine_begin_input(engine, x.iface);
     x.start = now_ns();
@@ -349,6 +352,7 @@ int td_live_run(const struct td_pipeline_options *popts, const struct td_live_ru
     (void)sigaction(SIGINT, &old_int, NULL);
     (void)sigaction(SIGTERM, &old_term, NULL);
     (void)sigaction(SIGHUP, &old_hup, NULL);
+    (void)sigaction(SIGPIPE, &old_pipe, NULL);
     g_live = NULL;
     td_engine_free(engine);
     td_live_free(live);

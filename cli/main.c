@@ -182,6 +182,14 @@ static void catch_interrupts(void)
     sigemptyset(&sa.sa_mask);
     (void)sigaction(SIGINT, &sa, NULL);
     (void)sigaction(SIGTERM, &sa, NULL);
+    /* A reader of standard output that went away (`--events - | head`) stops the run the same way: the report
+     * being written beside the --json path is removed, which being killed by the signal would leave behind. */
+    (void)sigaction(SIGPIPE, &sa, NULL);
+}
+
+static const char *interrupt_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGPIPE ? "SIGPIPE (the output pipe was closed)" : "SIGINT";
 }
 
 /* close_events closes the event file (not stdout); false (said on stderr) when its last writes failed. */
@@ -265,7 +273,7 @@ static int run(struct cli *cli, char *const *paths, size_t num_paths)
     if (result.interrupted) {
         fprintf(stderr,
                 "tlsdiag: interrupted by %s after %llu frames: no report was written%s%s%s\n",
-                g_interrupt == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)result.frames,
+                interrupt_name(g_interrupt), (unsigned long long)result.frames,
                 cli->ropts.json_path != NULL && strcmp(cli->ropts.json_path, "-") != 0 ? "; '" : "",
                 cli->ropts.json_path != NULL && strcmp(cli->ropts.json_path, "-") != 0 ? cli->ropts.json_path : "",
                 cli->ropts.json_path != NULL && strcmp(cli->ropts.json_path, "-") != 0

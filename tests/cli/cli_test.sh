@@ -344,5 +344,21 @@ for sig in INT TERM; do
   fi
 done
 
+# A reader of standard output that goes away (SIGPIPE) stops the run the same way; killed by the signal, the run
+# would leave the report it was writing beside the --json path (200 KB of events: well past the first connections
+# written to it; checked to fail when SIGPIPE is not caught).
+printf 'previous report\n' >"$tmp/prev.json"
+args=()
+for _ in $(seq 300); do args+=("$root/samples"); done
+"$bin" -q --events - --json "$tmp/prev.json" "${args[@]}" 2>"$tmp/err" | head -c 200000 >/dev/null
+rc=${PIPESTATUS[0]}
+if [ "$rc" -ne 141 ] || ! grep -q "interrupted by SIGPIPE.*no report was written" "$tmp/err"; then
+  fail "SIGPIPE: exit $rc, expected 141; stderr: $(head -c 300 "$tmp/err")"
+elif [ "$(cat "$tmp/prev.json")" != "previous report" ] || ls "$tmp"/.prev.json.* >/dev/null 2>&1; then
+  fail "SIGPIPE: the previous report was changed or a temporary file was left behind"
+else
+  echo "ok: SIGPIPE -> $rc, previous report unchanged, no temporary file"
+fi
+
 echo "$failures failures"
 [ "$failures" -eq 0 ]
