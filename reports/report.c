@@ -197,11 +197,6 @@ static bool filter_match(const struct td_report *r, const struct td_flow_info *i
     return r->opts.filter == NULL || td_filter_match(r->opts.filter, info, facts, max_severity);
 }
 
-/* jansson hands a dump over token by token: collected in memory, it reaches the stream in one fwrite. */
-static int text_append(const char *buffer, size_t size, void *data)
-{
-    return td_text_append(data, buffer, size) ? 0 : -1;
-}
 
 /* dump_compact renders json into t (emptied first) as compact text, jansson's bytes from our faster writer
  * (json_write.c); false on allocation failure. */
@@ -217,8 +212,8 @@ static bool append_member(struct td_text *t, struct td_text *scratch, const char
     if (value == NULL || !dump_compact(scratch, value)) {
         return false;
     }
-    return text_append(",\"", 2, t) == 0 && text_append(key, strlen(key), t) == 0 &&
-           text_append("\":", 2, t) == 0 && text_append(scratch->data, scratch->len, t) == 0;
+    return td_text_append(t, ",\"", 2) && td_text_append(t, key, strlen(key)) &&
+           td_text_append(t, "\":", 2) && td_text_append(t, scratch->data, scratch->len);
 }
 
 /* splice_connection makes the connection's full text in r->text: the prepared body, then "findings" and
@@ -228,9 +223,9 @@ static bool splice_connection(struct td_report *r, const struct td_report_pendin
     const struct td_text *body = &p->prep->text;
     r->text.len = 0;
     json_t *evidence = td_json_str(p->evidence);
-    bool ok = text_append(body->data, body->len - 1, &r->text) == 0 &&
+    bool ok = td_text_append(&r->text, body->data, body->len - 1) &&
               append_member(&r->text, &r->scratch, "findings", p->findings) &&
-              append_member(&r->text, &r->scratch, "evidence", evidence) && text_append("}", 1, &r->text) == 0;
+              append_member(&r->text, &r->scratch, "evidence", evidence) && td_text_append(&r->text, "}", 1);
     json_decref(evidence);
     return ok;
 }
@@ -304,7 +299,7 @@ static void write_event(struct td_report *r, json_t *event)
     if (r->events_failed) {
         return;
     }
-    if (!dump_compact(&r->text, event) || text_append("\n", 1, &r->text) != 0) {
+    if (!dump_compact(&r->text, event) || !td_text_append(&r->text, "\n", 1)) {
         r->ctx.failures++;
         return;
     }
