@@ -558,7 +558,9 @@ static json_t *anomalies_summary(struct td_json_ctx *ctx, const struct td_tls_fa
 static json_t *outcome_object(struct td_json_ctx *ctx, const struct td_flow_info *info,
                               const struct td_tls_facts *facts)
 {
-    json_t *out = td_json_outcome(ctx, info, facts);
+    td_jv_scope_begin();
+    json_t *out = td_jv_to_jansson(td_json_outcome(ctx, info, facts));
+    td_jv_scope_end();
     if (out == NULL) {
         ctx->failures++;
         return NULL;

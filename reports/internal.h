@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "json_tree.h"
 #include "report.h"
 
 /* A build context: every jansson constructor or setter that fails is counted here instead of being
@@ -161,6 +162,9 @@ TD_MUST_USE bool td_text_append(struct td_text *t, const void *s, size_t n);
  * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY); false (t unchanged) when out of memory, on NaN or infinity, or
  * past 64 levels of nesting. */
 TD_MUST_USE bool td_json_write_compact(struct td_text *t, json_t *v);
+/* td_jv_write_compact appends the same text for a json_tree.h value (the bytes jansson writes for
+ * td_jv_to_jansson of it), with the same failures. */
+TD_MUST_USE bool td_jv_write_compact(struct td_text *t, const struct td_jv *v);
 
 /* --- checked builders (json.c) --- */
 
@@ -181,20 +185,21 @@ const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len);
 /* --- documents (json.c) --- */
 
 /* td_json_connection converts one connection, without its "findings" and "evidence" (the report splices those
- * in at the end of the connection); returns a new reference (never NULL: a failed part is
- * counted in ctx and left out). */
-json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
+ * in at the end of the connection), into a json_tree.h value of the caller's scope (NULL when even the object
+ * could not be made; a failed part is counted in ctx and left out). */
+struct td_jv *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
                            const struct td_tls_facts *facts);
 /* td_json_connection_summary builds only the members of td_json_connection that the human summary reads (id,
  * client, server, transport, encapsulation, plaintext_start, outcome, and tls with version, cipher name and the
  * first ClientHello's sni), with the same code: a run that writes no JSON report builds no more. */
-json_t *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
+struct td_jv *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
                                    const struct td_tls_facts *facts);
 /* td_json_shared_free_thread frees the calling thread's shared {code,name} values (json.c; worker threads' are
  * freed when they exit). Call it when no JSON tree of the thread is alive. */
 void td_json_shared_free_thread(void);
-/* td_json_outcome builds a connection's "outcome" object (result, frame, by, alert, after, text). */
-json_t *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f);
+/* td_json_outcome builds a connection's "outcome" object (result, frame, by, alert, after, text), in the
+ * caller's json_tree.h scope. */
+struct td_jv *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f);
 /* td_json_input converts one input summary; returns a new reference. */
 json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in);
 /* td_json_totals and td_json_limits build the top-level "totals" and "limits" objects. */
@@ -219,7 +224,7 @@ const char *td_outcome_name(enum td_outcome o);
  * entry (emptied first) and measures its columns (each capped at 255); false when conn has no line (not TLS)
  * or memory ran out (counted in ctx). td_summary_entry_findings appends the findings, once the rules ran;
  * false when memory ran out. */
-bool td_summary_entry_begin(struct td_json_ctx *ctx, json_t *conn, uint8_t widths[TD_SUMMARY_COLS],
+bool td_summary_entry_begin(struct td_json_ctx *ctx, const struct td_jv *conn, uint8_t widths[TD_SUMMARY_COLS],
                             struct td_text *entry);
 TD_MUST_USE bool td_summary_entry_findings(struct td_text *entry, json_t *findings);
 /* td_summary_write prints the summary of the finished report (index already sorted).

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* json.c: one connection's facts (dissect/facts.h) and the input, totals and limits as JSON objects, in the
- * key order of docs/report.schema.json. Code values are "0x%04x" strings with their IANA names (Wireshark's
+/* json.c: one connection's facts (dissect/facts.h) as a json_tree.h value, and the input, totals and limits as
+ * jansson objects, in the key order of docs/report.schema.json. Code values are "0x%04x" strings with their IANA names (Wireshark's
  * tls.handshake.* fields show the same values); times are RFC 3339 UTC with nanoseconds.
  * Specs: RFC 3339 §5.6 (timestamps), RFC 8446 / RFC 5246 (field meanings), RFC 8701 (GREASE). */
 #include "internal.h"
-#include "json_arena.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -120,44 +119,44 @@ const char *td_json_time(int64_t ts_ns, char *buf, size_t buf_len)
 }
 
 /* Certificate validity times are whole seconds: "2013-11-03T07:45:43Z". */
-static json_t *time_sec(int64_t sec)
+static struct td_jv *time_sec(int64_t sec)
 {
     time_t t = (time_t)sec;
     struct tm tm;
     char buf[32];
     if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
-        return json_null();
+        return td_jv_null();
     }
     int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return n > 0 && (size_t)n < sizeof(buf) ? json_string(buf) : json_null();
+    return n > 0 && (size_t)n < sizeof(buf) ? td_jv_strn(buf, (size_t)n) : td_jv_null();
 }
 
-static json_t *time_ns(int64_t ts_ns)
+static struct td_jv *time_ns(int64_t ts_ns)
 {
     char buf[48];
     const char *s = td_json_time(ts_ns, buf, sizeof(buf));
-    return s != NULL ? json_stringn_nocheck(s, 30) : json_null();
+    return s != NULL ? td_jv_strn(s, 30) : td_jv_null();
 }
 
-static json_t *boolean(bool b)
+static struct td_jv *boolean(bool b)
 {
-    return json_boolean(b);
+    return td_jv_bool(b);
 }
 
 static const char hex_digits[] = "0123456789abcdef";
 
-static json_t *code16(uint16_t v)
+static struct td_jv *code16(uint16_t v)
 {
     char buf[6] = {'0', 'x', hex_digits[v >> 12], hex_digits[(v >> 8) & 15u], hex_digits[(v >> 4) & 15u],
                    hex_digits[v & 15u]};
-    return json_stringn_nocheck(buf, sizeof(buf));
+    return td_jv_strn(buf, sizeof(buf));
 }
 
-static json_t *code8(unsigned v)
+static struct td_jv *code8(unsigned v)
 {
     char buf[4] = {'0', 'x', hex_digits[(v >> 4) & 15u], hex_digits[v & 15u]};
-    return json_stringn_nocheck(buf, sizeof(buf));
+    return td_jv_strn(buf, sizeof(buf));
 }
 
 static const char *role_name(uint8_t role)
@@ -176,16 +175,16 @@ static const char *name16(const char *name, uint16_t v, char *buf, size_t buf_le
 }
 
 /* {"code": "0x0303", "name": "..."} */
-static json_t *named(struct td_json_ctx *ctx, uint16_t v, const char *name)
+static struct td_jv *named(struct td_json_ctx *ctx, uint16_t v, const char *name)
 {
     char buf[NAME_BUF_LEN];
-    json_t *o = json_object();
-    td_json_set(ctx, o, "code", code16(v));
-    td_json_set(ctx, o, "name", td_json_str(name16(name, v, buf, sizeof(buf))));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "code", code16(v));
+    td_jv_set(ctx, o, "name", td_jv_str(name16(name, v, buf, sizeof(buf))));
     return o;
 }
 
-static json_t *version_obj(struct td_json_ctx *ctx, uint16_t v)
+static struct td_jv *version_obj(struct td_json_ctx *ctx, uint16_t v)
 {
     char buf[NAME_BUF_LEN];
     return named(ctx, v, td_name_version(v, buf, sizeof(buf)));
@@ -194,19 +193,18 @@ static json_t *version_obj(struct td_json_ctx *ctx, uint16_t v)
 typedef const char *(*name16_fn)(uint16_t);
 
 /* ---- shared {code,name} values ----
- * Every ClientHello lists 20-60 codes, and a capture's hellos name the same few hundred over and over. While a
- * connection's JSON is built (a json_arena.h scope) named_list hands out references to one object per
- * (registry, code) and thread, made once with malloc so that it outlives the scope. Nothing modifies them
- * (named_list's callers only append them) and they never leave the thread: the trees holding them are dumped
- * and freed within the scope, on the thread that made them. The table is bounded; past it, objects are made
- * per use as before. */
+ * Every ClientHello lists 20-60 codes, and a capture's hellos name the same few hundred over and over.
+ * named_list hands out one object per (registry, code) and thread, made once in the thread's lasting region
+ * (json_tree.h) so that it outlives the connection's scope. Nothing modifies them (named_list's callers only
+ * append them) and they never leave the thread: the trees holding them are dumped within the scope, on the
+ * thread that made them. The table is bounded; past it, objects are made per use as before. */
 #define SHARED_SLOTS 4096u                  /* power of two */
 #define SHARED_MAX (SHARED_SLOTS / 4u * 3u) /* entries kept, so that probes stay short */
 
 struct shared_named {
     name16_fn fn;                           /* the registry; NULL: free slot */
     uint16_t code;
-    json_t *obj;
+    struct td_jv *obj;
 };
 
 struct shared_table {
@@ -219,16 +217,11 @@ static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static pthread_key_t shared_key; /* its destructor frees a finished thread's table */
 static bool shared_key_ok;
 
+/* Runs on the thread whose table it is (td_json_shared_free_thread, or the key's destructor at its exit). */
 static void shared_table_free(void *p)
 {
-    struct shared_table *t = p;
-    if (t == NULL) {
-        return;
-    }
-    for (uint32_t i = 0; i < SHARED_SLOTS; i++) {
-        json_decref(t->slot[i].obj);
-    }
-    free(t);
+    free(p);
+    td_jv_persist_free_thread();
 }
 
 static void shared_key_make(void)
@@ -245,11 +238,11 @@ void td_json_shared_free_thread(void)
     }
 }
 
-/* shared_named returns a new reference to the shared {code,name} object of (fn, v); NULL when there is none to
- * share (outside a scope, no memory, table full): the caller makes its own. */
-static json_t *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
+/* shared_named returns the shared {code,name} object of (fn, v); NULL when there is none to share (no memory,
+ * table full): the caller makes its own. */
+static struct td_jv *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
 {
-    if (fn == NULL || !td_json_arena_in_scope()) {
+    if (fn == NULL) {
         return NULL;
     }
     struct shared_table *t = tl_shared;
@@ -265,7 +258,7 @@ static json_t *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
     for (uint32_t i = h & (SHARED_SLOTS - 1u);; i = (i + 1u) & (SHARED_SLOTS - 1u)) {
         struct shared_named *s = &t->slot[i];
         if (s->fn == fn && s->code == v) {
-            return json_incref(s->obj);
+            return s->obj;
         }
         if (s->fn != NULL) {
             continue;
@@ -273,27 +266,26 @@ static json_t *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
         if (t->count >= SHARED_MAX) {
             return NULL;
         }
-        td_json_arena_pause(); /* made with malloc: it outlives this scope */
+        td_jv_persist_begin(); /* it outlives this scope */
         struct td_json_ctx own = {0};
-        json_t *o = named(&own, v, fn(v));
-        td_json_arena_resume();
+        struct td_jv *o = named(&own, v, fn(v));
+        td_jv_persist_end();
         if (o == NULL || own.failures != 0) {
-            json_decref(o);
-            ctx->failures += own.failures;
+            ctx->failures += own.failures; /* what was made stays in the lasting region: bounded, rare */
             return NULL;
         }
         *s = (struct shared_named){.fn = fn, .code = v, .obj = o};
         t->count++;
-        return json_incref(o);
+        return o;
     }
 }
 
-static json_t *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
 {
-    json_t *a = json_array();
+    struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
-        json_t *o = shared_named(ctx, fn, l->v[i]);
-        td_json_append(ctx, a, o != NULL ? o : named(ctx, l->v[i], fn != NULL ? fn(l->v[i]) : NULL));
+        struct td_jv *o = shared_named(ctx, fn, l->v[i]);
+        td_jv_append(ctx, a, o != NULL ? o : named(ctx, l->v[i], fn != NULL ? fn(l->v[i]) : NULL));
     }
     return a;
 }
@@ -304,11 +296,11 @@ static const char *cipher_name(uint16_t code)
     return cs != NULL ? cs->name : NULL;
 }
 
-static json_t *version_list(struct td_json_ctx *ctx, const struct td_u16_list *l)
+static struct td_jv *version_list(struct td_json_ctx *ctx, const struct td_u16_list *l)
 {
-    json_t *a = json_array();
+    struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
-        td_json_append(ctx, a, version_obj(ctx, l->v[i]));
+        td_jv_append(ctx, a, version_obj(ctx, l->v[i]));
     }
     return a;
 }
@@ -342,9 +334,9 @@ static const char *cert_type_name(uint16_t v)
 }
 
 /* u8 registries: {"code": "0x01", "name": ...} */
-static json_t *named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+static struct td_jv *named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
 {
-    json_t *a = json_array();
+    struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
         char buf[NAME_BUF_LEN];
         const char *name = fn(l->v[i]);
@@ -352,87 +344,87 @@ static json_t *named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l,
             (void)snprintf(buf, sizeof(buf), "unknown(0x%02x)", l->v[i] & 0xffu);
             name = buf;
         }
-        json_t *o = json_object();
-        td_json_set(ctx, o, "code", code8(l->v[i]));
-        td_json_set(ctx, o, "name", td_json_str(name));
-        td_json_append(ctx, a, o);
+        struct td_jv *o = td_jv_object();
+        td_jv_set(ctx, o, "code", code8(l->v[i]));
+        td_jv_set(ctx, o, "name", td_jv_str(name));
+        td_jv_append(ctx, a, o);
     }
     return a;
 }
 
-static json_t *str_list(struct td_json_ctx *ctx, char *const *v, uint32_t num)
+static struct td_jv *str_list(struct td_json_ctx *ctx, char *const *v, uint32_t num)
 {
-    json_t *a = json_array();
+    struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; v != NULL && i < num; i++) {
-        td_json_append(ctx, a, td_json_str(v[i]));
+        td_jv_append(ctx, a, td_jv_str(v[i]));
     }
     return a;
 }
 
 /* Adds "frame" and "time" of an evidence to an object (null when the fact has no frame). */
-static void set_ev(struct td_json_ctx *ctx, json_t *o, const struct td_evidence *ev)
+static void set_ev(struct td_json_ctx *ctx, struct td_jv *o, const struct td_evidence *ev)
 {
-    td_json_set(ctx, o, "frame", ev->frame != 0 ? td_json_u64(ev->frame) : json_null());
-    td_json_set(ctx, o, "time", ev->frame != 0 ? time_ns(ev->ts_ns) : json_null());
+    td_jv_set(ctx, o, "frame", ev->frame != 0 ? td_jv_u64(ev->frame) : td_jv_null());
+    td_jv_set(ctx, o, "time", ev->frame != 0 ? time_ns(ev->ts_ns) : td_jv_null());
 }
 
 /* {"frame": n, "time": t}, or null when the fact was not seen. */
-static json_t *ev_obj(struct td_json_ctx *ctx, const struct td_evidence *ev)
+static struct td_jv *ev_obj(struct td_json_ctx *ctx, const struct td_evidence *ev)
 {
     if (ev->frame == 0) {
-        return json_null();
+        return td_jv_null();
     }
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, ev);
     return o;
 }
 
 /* {"client": ..., "server": ...} from TLS-role-indexed evidence. */
-static json_t *ev_pair(struct td_json_ctx *ctx, const struct td_evidence ev[2])
+static struct td_jv *ev_pair(struct td_json_ctx *ctx, const struct td_evidence ev[2])
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "client", ev_obj(ctx, &ev[TD_ROLE_CLIENT]));
-    td_json_set(ctx, o, "server", ev_obj(ctx, &ev[TD_ROLE_SERVER]));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "client", ev_obj(ctx, &ev[TD_ROLE_CLIENT]));
+    td_jv_set(ctx, o, "server", ev_obj(ctx, &ev[TD_ROLE_SERVER]));
     return o;
 }
 
-static json_t *u64_pair(struct td_json_ctx *ctx, uint64_t client, uint64_t server)
+static struct td_jv *u64_pair(struct td_json_ctx *ctx, uint64_t client, uint64_t server)
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "client", td_json_u64(client));
-    td_json_set(ctx, o, "server", td_json_u64(server));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "client", td_jv_u64(client));
+    td_jv_set(ctx, o, "server", td_jv_u64(server));
     return o;
 }
 
-static json_t *frame_or_null(uint64_t frame)
+static struct td_jv *frame_or_null(uint64_t frame)
 {
-    return frame != 0 ? td_json_u64(frame) : json_null();
+    return frame != 0 ? td_jv_u64(frame) : td_jv_null();
 }
 
 /* Handshake type as our snake_case id ("client_hello"); unknown types as "unknown(0x00fe)". */
-static json_t *hs_name(int32_t type)
+static struct td_jv *hs_name(int32_t type)
 {
     if (type < 0) {
-        return json_null();
+        return td_jv_null();
     }
     char buf[NAME_BUF_LEN];
-    return td_json_str(td_name_fmt(td_name_handshake(type), (unsigned)type, buf, sizeof(buf)));
+    return td_jv_str(td_name_fmt(td_name_handshake(type), (unsigned)type, buf, sizeof(buf)));
 }
 
-static json_t *anomaly_name(enum td_anomaly a)
+static struct td_jv *anomaly_name(enum td_anomaly a)
 {
-    return a == TD_ANOM_NONE ? json_null() : json_string(td_anomaly_name(a));
+    return a == TD_ANOM_NONE ? td_jv_null() : td_jv_lit(td_anomaly_name(a));
 }
 
 /* --- connection parts --- */
 
-static json_t *endpoint(struct td_json_ctx *ctx, const struct td_addr *a, uint16_t port)
+static struct td_jv *endpoint(struct td_json_ctx *ctx, const struct td_addr *a, uint16_t port)
 {
     char buf[64];
     td_addr_format(a, buf, sizeof(buf));
-    json_t *o = json_object();
-    td_json_set(ctx, o, "ip", td_json_str(buf));
-    td_json_set(ctx, o, "port", json_integer(port));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "ip", td_jv_str(buf));
+    td_jv_set(ctx, o, "port", td_jv_integer(port));
     return o;
 }
 
@@ -444,27 +436,27 @@ static const char *const encap_names[] = {
 
 /* encapsulation_arr: the flow's outer path, outermost first: [{"type":"vlan","id":100}, {"type":"ip","src":
  * "192.0.2.1","dst":"192.0.2.2"}, {"type":"erspan","id":1,"version":2}, ...]; [] for a plain flow. */
-static json_t *encapsulation_arr(struct td_json_ctx *ctx, const struct td_encap_path *path)
+static struct td_jv *encapsulation_arr(struct td_json_ctx *ctx, const struct td_encap_path *path)
 {
-    json_t *a = json_array();
+    struct td_jv *a = td_jv_array();
     for (unsigned i = 0; i < path->num && i < TD_MAX_ENCAP_LAYERS; i++) {
         const struct td_encap_layer *l = &path->layers[i];
         const char *name = l->kind < sizeof(encap_names) / sizeof(encap_names[0]) ? encap_names[l->kind] : NULL;
-        json_t *o = json_object();
-        td_json_set(ctx, o, "type", json_string(name != NULL ? name : "unknown"));
+        struct td_jv *o = td_jv_object();
+        td_jv_set(ctx, o, "type", td_jv_lit(name != NULL ? name : "unknown"));
         if (l->kind == TD_ENCAP_IP) {
             char buf[64];
             td_addr_format(&l->src, buf, sizeof(buf));
-            td_json_set(ctx, o, "src", td_json_str(buf));
+            td_jv_set(ctx, o, "src", td_jv_str(buf));
             td_addr_format(&l->dst, buf, sizeof(buf));
-            td_json_set(ctx, o, "dst", td_json_str(buf));
+            td_jv_set(ctx, o, "dst", td_jv_str(buf));
         } else {
-            td_json_set(ctx, o, "id", td_json_u64(l->id));
+            td_jv_set(ctx, o, "id", td_jv_u64(l->id));
         }
         if (l->kind == TD_ENCAP_ERSPAN) {
-            td_json_set(ctx, o, "version", json_integer(l->version));
+            td_jv_set(ctx, o, "version", td_jv_integer(l->version));
         }
-        td_json_append(ctx, a, o);
+        td_jv_append(ctx, a, o);
     }
     return a;
 }
@@ -488,86 +480,86 @@ static int tcp_dir(bool swapped, int role)
     return swapped ? 1 - role : role;
 }
 
-static json_t *tcp_flag(struct td_json_ctx *ctx, uint64_t frame, const char *from)
+static struct td_jv *tcp_flag(struct td_json_ctx *ctx, uint64_t frame, const char *from)
 {
     if (frame == 0) {
-        return json_null();
+        return td_jv_null();
     }
-    json_t *o = json_object();
-    td_json_set(ctx, o, "frame", td_json_u64(frame));
-    td_json_set(ctx, o, "from", json_string(from));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "frame", td_jv_u64(frame));
+    td_jv_set(ctx, o, "from", td_jv_lit(from));
     return o;
 }
 
 /* plaintext_start_obj: the plaintext phase before TLS (STARTTLS and kin), null when TLS began at the first byte
  * or never followed. nDPI's name for the flow settles what the plaintext alone did not (dissect/tds.h). */
-static json_t *plaintext_start_obj(struct td_json_ctx *ctx, const struct td_flow_info *info,
+static struct td_jv *plaintext_start_obj(struct td_json_ctx *ctx, const struct td_flow_info *info,
                                    const struct td_tls_facts *f)
 {
     struct td_plaintext_start ps = td_plaintext_start_resolve(&f->plaintext_start, td_flow_app_protocol(info));
     if (ps.protocol == TD_PLAINTEXT_NONE || ps.tls_ev.frame == 0) {
-        return json_null();
+        return td_jv_null();
     }
     const char *source = td_plaintext_source_name((enum td_plaintext_source)ps.source);
-    json_t *o = json_object();
-    td_json_set(ctx, o, "protocol", json_string(td_plaintext_proto_name((enum td_plaintext_proto)ps.protocol)));
-    td_json_set(ctx, o, "recognised_from", source != NULL ? json_string(source) : json_null());
-    td_json_set(ctx, o, "tls_frame", td_json_u64(ps.tls_ev.frame));
-    td_json_set(ctx, o, "client_bytes", td_json_u64(ps.skipped_len[0]));
-    td_json_set(ctx, o, "server_bytes", td_json_u64(ps.skipped_len[1]));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "protocol", td_jv_lit(td_plaintext_proto_name((enum td_plaintext_proto)ps.protocol)));
+    td_jv_set(ctx, o, "recognised_from", source != NULL ? td_jv_lit(source) : td_jv_null());
+    td_jv_set(ctx, o, "tls_frame", td_jv_u64(ps.tls_ev.frame));
+    td_jv_set(ctx, o, "client_bytes", td_jv_u64(ps.skipped_len[0]));
+    td_jv_set(ctx, o, "server_bytes", td_jv_u64(ps.skipped_len[1]));
     if (ps.protocol == TD_PLAINTEXT_TDS) {
-        json_t *t = json_object();
-        td_json_set(ctx, t, "client_packets", json_integer(ps.tds_packets[0]));
-        td_json_set(ctx, t, "server_packets", json_integer(ps.tds_packets[1]));
-        td_json_set(ctx, t, "raw_from_frame",
-                    ps.tds_raw_ev.frame != 0 ? td_json_u64(ps.tds_raw_ev.frame) : json_null());
-        td_json_set(ctx, t, "malformed_headers", json_integer(ps.tds_malformed));
-        td_json_set(ctx, o, "tds", t);
+        struct td_jv *t = td_jv_object();
+        td_jv_set(ctx, t, "client_packets", td_jv_integer(ps.tds_packets[0]));
+        td_jv_set(ctx, t, "server_packets", td_jv_integer(ps.tds_packets[1]));
+        td_jv_set(ctx, t, "raw_from_frame",
+                    ps.tds_raw_ev.frame != 0 ? td_jv_u64(ps.tds_raw_ev.frame) : td_jv_null());
+        td_jv_set(ctx, t, "malformed_headers", td_jv_integer(ps.tds_malformed));
+        td_jv_set(ctx, o, "tds", t);
     }
     return o;
 }
 
-static json_t *tcp_obj(struct td_json_ctx *ctx, const struct td_flow_info *info, bool sw)
+static struct td_jv *tcp_obj(struct td_json_ctx *ctx, const struct td_flow_info *info, bool sw)
 {
     int c = tcp_dir(sw, TD_ROLE_CLIENT), s = tcp_dir(sw, TD_ROLE_SERVER);
-    json_t *o = json_object();
-    td_json_set(ctx, o, "packets", u64_pair(ctx, info->packets[c], info->packets[s]));
-    td_json_set(ctx, o, "payload_bytes", u64_pair(ctx, info->payload_bytes[c], info->payload_bytes[s]));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "packets", u64_pair(ctx, info->packets[c], info->packets[s]));
+    td_jv_set(ctx, o, "payload_bytes", u64_pair(ctx, info->payload_bytes[c], info->payload_bytes[s]));
     // SYN comes from the TCP client, which is the TLS server when roles are swapped.
-    td_json_set(ctx, o, "syn", tcp_flag(ctx, info->syn_frame, sw ? "server" : "client"));
-    td_json_set(ctx, o, "synack", tcp_flag(ctx, info->synack_frame, sw ? "client" : "server"));
-    json_t *fin = json_object();
-    td_json_set(ctx, fin, "client", frame_or_null(info->fin_frame[c]));
-    td_json_set(ctx, fin, "server", frame_or_null(info->fin_frame[s]));
-    td_json_set(ctx, o, "fin", fin);
-    json_t *rst = json_object();
-    td_json_set(ctx, rst, "client", frame_or_null(info->rst_frame[c]));
-    td_json_set(ctx, rst, "server", frame_or_null(info->rst_frame[s]));
-    td_json_set(ctx, o, "rst", rst);
-    td_json_set(ctx, o, "retransmissions", u64_pair(ctx, info->retransmissions[c], info->retransmissions[s]));
-    td_json_set(ctx, o, "out_of_order", u64_pair(ctx, info->out_of_order[c], info->out_of_order[s]));
-    td_json_set(ctx, o, "gaps", u64_pair(ctx, info->gaps[c], info->gaps[s]));
-    td_json_set(ctx, o, "gap_bytes", u64_pair(ctx, info->gap_bytes[c], info->gap_bytes[s]));
-    td_json_set(ctx, o, "reasm_cap_hits", u64_pair(ctx, info->reasm_cap_hits[c], info->reasm_cap_hits[s]));
-    td_json_set(ctx, o, "end", json_string(flow_end_name(info->end)));
+    td_jv_set(ctx, o, "syn", tcp_flag(ctx, info->syn_frame, sw ? "server" : "client"));
+    td_jv_set(ctx, o, "synack", tcp_flag(ctx, info->synack_frame, sw ? "client" : "server"));
+    struct td_jv *fin = td_jv_object();
+    td_jv_set(ctx, fin, "client", frame_or_null(info->fin_frame[c]));
+    td_jv_set(ctx, fin, "server", frame_or_null(info->fin_frame[s]));
+    td_jv_set(ctx, o, "fin", fin);
+    struct td_jv *rst = td_jv_object();
+    td_jv_set(ctx, rst, "client", frame_or_null(info->rst_frame[c]));
+    td_jv_set(ctx, rst, "server", frame_or_null(info->rst_frame[s]));
+    td_jv_set(ctx, o, "rst", rst);
+    td_jv_set(ctx, o, "retransmissions", u64_pair(ctx, info->retransmissions[c], info->retransmissions[s]));
+    td_jv_set(ctx, o, "out_of_order", u64_pair(ctx, info->out_of_order[c], info->out_of_order[s]));
+    td_jv_set(ctx, o, "gaps", u64_pair(ctx, info->gaps[c], info->gaps[s]));
+    td_jv_set(ctx, o, "gap_bytes", u64_pair(ctx, info->gap_bytes[c], info->gap_bytes[s]));
+    td_jv_set(ctx, o, "reasm_cap_hits", u64_pair(ctx, info->reasm_cap_hits[c], info->reasm_cap_hits[s]));
+    td_jv_set(ctx, o, "end", td_jv_lit(flow_end_name(info->end)));
     return o;
 }
 
-static json_t *key_share(struct td_json_ctx *ctx, uint16_t group, uint16_t key_len)
+static struct td_jv *key_share(struct td_json_ctx *ctx, uint16_t group, uint16_t key_len)
 {
     char buf[NAME_BUF_LEN];
-    json_t *o = json_object();
-    td_json_set(ctx, o, "group", code16(group));
-    td_json_set(ctx, o, "name", td_json_str(name16(td_name_group(group), group, buf, sizeof(buf))));
-    td_json_set(ctx, o, "key_len", json_integer(key_len));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "group", code16(group));
+    td_jv_set(ctx, o, "name", td_jv_str(name16(td_name_group(group), group, buf, sizeof(buf))));
+    td_jv_set(ctx, o, "key_len", td_jv_integer(key_len));
     return o;
 }
 
 /* The members the human summary reads (summary.c) are made by these helpers, shared by td_json_connection and
  * td_json_connection_summary, so that the two cannot disagree. */
-static json_t *sni_value(const struct td_client_hello *ch)
+static struct td_jv *sni_value(const struct td_client_hello *ch)
 {
-    return td_json_str(ch->sni);
+    return td_jv_str(ch->sni);
 }
 
 /* first_client_hello: the hello reported first in "client_hellos" (NULL when none). */
@@ -581,116 +573,116 @@ static const struct td_client_hello *first_client_hello(const struct td_tls_fact
     return NULL;
 }
 
-static json_t *client_hello(struct td_json_ctx *ctx, const struct td_client_hello *ch)
+static struct td_jv *client_hello(struct td_json_ctx *ctx, const struct td_client_hello *ch)
 {
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &ch->ev);
-    td_json_set(ctx, o, "record_version", version_obj(ctx, ch->record_version));
-    td_json_set(ctx, o, "version", version_obj(ctx, ch->legacy_version));
-    td_json_set(ctx, o, "sslv2_format", boolean(ch->sslv2_format));
-    td_json_set(ctx, o, "session_id_len", json_integer(ch->session_id_len));
-    td_json_set(ctx, o, "cipher_suites", named_list(ctx, &ch->ciphers, cipher_name));
-    td_json_set(ctx, o, "compression_methods_len", json_integer(ch->compression_methods_len));
-    td_json_set(ctx, o, "extensions", named_list(ctx, &ch->extensions, td_name_extension));
-    td_json_set(ctx, o, "sni", sni_value(ch));
-    td_json_set(ctx, o, "alpn", str_list(ctx, ch->alpn, ch->num_alpn));
-    td_json_set(ctx, o, "supported_versions", version_list(ctx, &ch->supported_versions));
-    td_json_set(ctx, o, "supported_groups", named_list(ctx, &ch->groups, td_name_group));
-    td_json_set(ctx, o, "signature_algorithms", named_list(ctx, &ch->sig_algs, td_name_sig_alg));
-    json_t *ks = json_array();
+    td_jv_set(ctx, o, "record_version", version_obj(ctx, ch->record_version));
+    td_jv_set(ctx, o, "version", version_obj(ctx, ch->legacy_version));
+    td_jv_set(ctx, o, "sslv2_format", boolean(ch->sslv2_format));
+    td_jv_set(ctx, o, "session_id_len", td_jv_integer(ch->session_id_len));
+    td_jv_set(ctx, o, "cipher_suites", named_list(ctx, &ch->ciphers, cipher_name));
+    td_jv_set(ctx, o, "compression_methods_len", td_jv_integer(ch->compression_methods_len));
+    td_jv_set(ctx, o, "extensions", named_list(ctx, &ch->extensions, td_name_extension));
+    td_jv_set(ctx, o, "sni", sni_value(ch));
+    td_jv_set(ctx, o, "alpn", str_list(ctx, ch->alpn, ch->num_alpn));
+    td_jv_set(ctx, o, "supported_versions", version_list(ctx, &ch->supported_versions));
+    td_jv_set(ctx, o, "supported_groups", named_list(ctx, &ch->groups, td_name_group));
+    td_jv_set(ctx, o, "signature_algorithms", named_list(ctx, &ch->sig_algs, td_name_sig_alg));
+    struct td_jv *ks = td_jv_array();
     for (uint32_t i = 0; ch->key_shares != NULL && i < ch->num_key_shares; i++) {
-        td_json_append(ctx, ks, key_share(ctx, ch->key_shares[i].group, ch->key_shares[i].key_len));
+        td_jv_append(ctx, ks, key_share(ctx, ch->key_shares[i].group, ch->key_shares[i].key_len));
     }
-    td_json_set(ctx, o, "key_shares", ks);
-    td_json_set(ctx, o, "ec_point_formats", named8_list(ctx, &ch->ec_point_formats, ec_point_format_name));
-    json_t *f = json_object();
-    td_json_set(ctx, f, "renegotiation_info", boolean(ch->has_renegotiation_info));
-    td_json_set(ctx, f, "scsv_renegotiation", boolean(ch->has_scsv_renegotiation));
-    td_json_set(ctx, f, "fallback_scsv", boolean(ch->has_fallback_scsv));
-    td_json_set(ctx, f, "post_handshake_auth", boolean(ch->has_post_handshake_auth));
-    td_json_set(ctx, f, "extended_master_secret", boolean(ch->has_extended_master_secret));
-    td_json_set(ctx, f, "session_ticket", boolean(ch->has_session_ticket));
-    td_json_set(ctx, f, "pre_shared_key", boolean(ch->has_pre_shared_key));
-    td_json_set(ctx, f, "early_data", boolean(ch->has_early_data));
-    td_json_set(ctx, o, "flags", f);
+    td_jv_set(ctx, o, "key_shares", ks);
+    td_jv_set(ctx, o, "ec_point_formats", named8_list(ctx, &ch->ec_point_formats, ec_point_format_name));
+    struct td_jv *f = td_jv_object();
+    td_jv_set(ctx, f, "renegotiation_info", boolean(ch->has_renegotiation_info));
+    td_jv_set(ctx, f, "scsv_renegotiation", boolean(ch->has_scsv_renegotiation));
+    td_jv_set(ctx, f, "fallback_scsv", boolean(ch->has_fallback_scsv));
+    td_jv_set(ctx, f, "post_handshake_auth", boolean(ch->has_post_handshake_auth));
+    td_jv_set(ctx, f, "extended_master_secret", boolean(ch->has_extended_master_secret));
+    td_jv_set(ctx, f, "session_ticket", boolean(ch->has_session_ticket));
+    td_jv_set(ctx, f, "pre_shared_key", boolean(ch->has_pre_shared_key));
+    td_jv_set(ctx, f, "early_data", boolean(ch->has_early_data));
+    td_jv_set(ctx, o, "flags", f);
     // The fingerprints are fixed-size arrays; bound the read in case one was filled to the brim.
     struct td_fingerprints fp;
     td_fingerprint_client_hello(ch, &fp);
-    td_json_set(ctx, o, "ja3", fp.ja3[0] ? td_json_str(fp.ja3) : json_null());
-    td_json_set(ctx, o, "ja3_hash", fp.ja3_hash[0] ? json_stringn(fp.ja3_hash, strnlen(fp.ja3_hash, 32))
-                                                     : json_null());
-    td_json_set(ctx, o, "ja4", fp.ja4[0] ? json_stringn(fp.ja4, strnlen(fp.ja4, sizeof(fp.ja4) - 1))
-                                           : json_null());
-    td_json_set(ctx, o, "anomaly", anomaly_name(ch->anomaly));
+    td_jv_set(ctx, o, "ja3", fp.ja3[0] ? td_jv_str(fp.ja3) : td_jv_null());
+    td_jv_set(ctx, o, "ja3_hash", fp.ja3_hash[0] ? td_jv_strn(fp.ja3_hash, strnlen(fp.ja3_hash, 32))
+                                                     : td_jv_null());
+    td_jv_set(ctx, o, "ja4", fp.ja4[0] ? td_jv_strn(fp.ja4, strnlen(fp.ja4, sizeof(fp.ja4) - 1))
+                                           : td_jv_null());
+    td_jv_set(ctx, o, "anomaly", anomaly_name(ch->anomaly));
     return o;
 }
 
-static json_t *server_hello(struct td_json_ctx *ctx, const struct td_server_hello *sh)
+static struct td_jv *server_hello(struct td_json_ctx *ctx, const struct td_server_hello *sh)
 {
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &sh->ev);
-    td_json_set(ctx, o, "hello_retry_request", boolean(sh->is_hrr));
-    td_json_set(ctx, o, "record_version", version_obj(ctx, sh->record_version));
-    td_json_set(ctx, o, "version", version_obj(ctx, sh->legacy_version));
-    td_json_set(ctx, o, "selected_version",
-                sh->selected_version != 0 ? version_obj(ctx, sh->selected_version) : json_null());
-    td_json_set(ctx, o, "session_id_len", json_integer(sh->session_id_len));
-    td_json_set(ctx, o, "cipher", named(ctx, sh->cipher, cipher_name(sh->cipher)));
-    td_json_set(ctx, o, "compression", json_integer(sh->compression));
-    td_json_set(ctx, o, "extensions", named_list(ctx, &sh->extensions, td_name_extension));
-    td_json_set(ctx, o, "key_share",
-                sh->key_share_group != 0 ? key_share(ctx, sh->key_share_group, sh->key_share_len) : json_null());
-    td_json_set(ctx, o, "alpn", td_json_str(sh->alpn));
-    json_t *f = json_object();
-    td_json_set(ctx, f, "renegotiation_info", boolean(sh->has_renegotiation_info));
-    td_json_set(ctx, f, "extended_master_secret", boolean(sh->has_extended_master_secret));
-    td_json_set(ctx, f, "session_ticket", boolean(sh->has_session_ticket));
-    td_json_set(ctx, f, "pre_shared_key", boolean(sh->has_pre_shared_key));
-    td_json_set(ctx, o, "flags", f);
-    td_json_set(ctx, o, "anomaly", anomaly_name(sh->anomaly));
+    td_jv_set(ctx, o, "hello_retry_request", boolean(sh->is_hrr));
+    td_jv_set(ctx, o, "record_version", version_obj(ctx, sh->record_version));
+    td_jv_set(ctx, o, "version", version_obj(ctx, sh->legacy_version));
+    td_jv_set(ctx, o, "selected_version",
+                sh->selected_version != 0 ? version_obj(ctx, sh->selected_version) : td_jv_null());
+    td_jv_set(ctx, o, "session_id_len", td_jv_integer(sh->session_id_len));
+    td_jv_set(ctx, o, "cipher", named(ctx, sh->cipher, cipher_name(sh->cipher)));
+    td_jv_set(ctx, o, "compression", td_jv_integer(sh->compression));
+    td_jv_set(ctx, o, "extensions", named_list(ctx, &sh->extensions, td_name_extension));
+    td_jv_set(ctx, o, "key_share",
+                sh->key_share_group != 0 ? key_share(ctx, sh->key_share_group, sh->key_share_len) : td_jv_null());
+    td_jv_set(ctx, o, "alpn", td_jv_str(sh->alpn));
+    struct td_jv *f = td_jv_object();
+    td_jv_set(ctx, f, "renegotiation_info", boolean(sh->has_renegotiation_info));
+    td_jv_set(ctx, f, "extended_master_secret", boolean(sh->has_extended_master_secret));
+    td_jv_set(ctx, f, "session_ticket", boolean(sh->has_session_ticket));
+    td_jv_set(ctx, f, "pre_shared_key", boolean(sh->has_pre_shared_key));
+    td_jv_set(ctx, o, "flags", f);
+    td_jv_set(ctx, o, "anomaly", anomaly_name(sh->anomaly));
     return o;
 }
 
-static json_t *cert_obj(struct td_json_ctx *ctx, const struct td_cert *c)
+static struct td_jv *cert_obj(struct td_json_ctx *ctx, const struct td_cert *c)
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "subject", td_json_str(c->subject));
-    td_json_set(ctx, o, "issuer", td_json_str(c->issuer));
-    td_json_set(ctx, o, "serial", td_json_str(c->serial));
-    td_json_set(ctx, o, "not_before", c->parse_error ? json_null() : time_sec(c->not_before));
-    td_json_set(ctx, o, "not_after", c->parse_error ? json_null() : time_sec(c->not_after));
-    td_json_set(ctx, o, "sans", str_list(ctx, c->sans, c->num_sans));
-    td_json_set(ctx, o, "ekus", str_list(ctx, c->ekus, c->num_ekus));
-    td_json_set(ctx, o, "has_eku_extension", boolean(c->has_eku_ext));
-    json_t *key = json_object();
-    td_json_set(ctx, key, "type",
-                c->key_type[0] ? json_stringn(c->key_type, strnlen(c->key_type, sizeof(c->key_type) - 1))
-                               : json_null());
-    td_json_set(ctx, key, "bits", json_integer(c->key_bits));
-    td_json_set(ctx, o, "key", key);
-    td_json_set(ctx, o, "signature_algorithm", td_json_str(c->sig_alg));
-    td_json_set(ctx, o, "self_signed", boolean(c->self_signed));
-    td_json_set(ctx, o, "ca", boolean(c->is_ca));
-    td_json_set(ctx, o, "der_len", json_integer(c->der_len));
-    td_json_set(ctx, o, "sha256", c->sha256[0] ? json_stringn(c->sha256, strnlen(c->sha256, 64)) : json_null());
-    td_json_set(ctx, o, "parse_error", boolean(c->parse_error));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "subject", td_jv_str(c->subject));
+    td_jv_set(ctx, o, "issuer", td_jv_str(c->issuer));
+    td_jv_set(ctx, o, "serial", td_jv_str(c->serial));
+    td_jv_set(ctx, o, "not_before", c->parse_error ? td_jv_null() : time_sec(c->not_before));
+    td_jv_set(ctx, o, "not_after", c->parse_error ? td_jv_null() : time_sec(c->not_after));
+    td_jv_set(ctx, o, "sans", str_list(ctx, c->sans, c->num_sans));
+    td_jv_set(ctx, o, "ekus", str_list(ctx, c->ekus, c->num_ekus));
+    td_jv_set(ctx, o, "has_eku_extension", boolean(c->has_eku_ext));
+    struct td_jv *key = td_jv_object();
+    td_jv_set(ctx, key, "type",
+                c->key_type[0] ? td_jv_strn(c->key_type, strnlen(c->key_type, sizeof(c->key_type) - 1))
+                               : td_jv_null());
+    td_jv_set(ctx, key, "bits", td_jv_integer(c->key_bits));
+    td_jv_set(ctx, o, "key", key);
+    td_jv_set(ctx, o, "signature_algorithm", td_jv_str(c->sig_alg));
+    td_jv_set(ctx, o, "self_signed", boolean(c->self_signed));
+    td_jv_set(ctx, o, "ca", boolean(c->is_ca));
+    td_jv_set(ctx, o, "der_len", td_jv_integer(c->der_len));
+    td_jv_set(ctx, o, "sha256", c->sha256[0] ? td_jv_strn(c->sha256, strnlen(c->sha256, 64)) : td_jv_null());
+    td_jv_set(ctx, o, "parse_error", boolean(c->parse_error));
     return o;
 }
 
-static json_t *chain_obj(struct td_json_ctx *ctx, const struct td_cert_chain *ch)
+static struct td_jv *chain_obj(struct td_json_ctx *ctx, const struct td_cert_chain *ch)
 {
     if (ch == NULL) {
-        return json_null();
+        return td_jv_null();
     }
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &ch->ev);
-    td_json_set(ctx, o, "count_sent", json_integer(ch->num_sent));
-    td_json_set(ctx, o, "total_len", json_integer(ch->total_len));
-    json_t *a = json_array();
+    td_jv_set(ctx, o, "count_sent", td_jv_integer(ch->num_sent));
+    td_jv_set(ctx, o, "total_len", td_jv_integer(ch->total_len));
+    struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; ch->certs != NULL && i < ch->num_certs; i++) {
-        td_json_append(ctx, a, cert_obj(ctx, &ch->certs[i]));
+        td_jv_append(ctx, a, cert_obj(ctx, &ch->certs[i]));
     }
-    td_json_set(ctx, o, "chain", a);
+    td_jv_set(ctx, o, "chain", a);
     return o;
 }
 
@@ -708,241 +700,241 @@ static const char *kx_kind_name(enum td_kx_kind k)
     return "unknown";
 }
 
-static json_t *ske_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
+static struct td_jv *ske_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
 {
     if (!kx->has_ske) {
-        return json_null();
+        return td_jv_null();
     }
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &kx->ske_ev);
     // The parser fills the fields of the negotiated kind; fall back on which fields are set.
     bool dh = kx->kind == TD_KX_DHE || (kx->kind != TD_KX_ECDHE && kx->dh_p_len != 0);
     bool ecdh = !dh && (kx->kind == TD_KX_ECDHE || kx->ec_curve_type != 0);
     if (dh) {
-        json_t *d = json_object();
-        td_json_set(ctx, d, "p_len", json_integer(kx->dh_p_len));
-        td_json_set(ctx, d, "g_len", json_integer(kx->dh_g_len));
-        td_json_set(ctx, d, "ys_len", json_integer(kx->dh_ys_len));
-        td_json_set(ctx, d, "p_first_byte", json_integer(kx->dh_p_first));
-        td_json_set(ctx, d, "ys_first_byte", json_integer(kx->dh_ys_first));
-        td_json_set(ctx, o, "dh", d);
+        struct td_jv *d = td_jv_object();
+        td_jv_set(ctx, d, "p_len", td_jv_integer(kx->dh_p_len));
+        td_jv_set(ctx, d, "g_len", td_jv_integer(kx->dh_g_len));
+        td_jv_set(ctx, d, "ys_len", td_jv_integer(kx->dh_ys_len));
+        td_jv_set(ctx, d, "p_first_byte", td_jv_integer(kx->dh_p_first));
+        td_jv_set(ctx, d, "ys_first_byte", td_jv_integer(kx->dh_ys_first));
+        td_jv_set(ctx, o, "dh", d);
     }
     if (ecdh) {
         char buf[NAME_BUF_LEN];
-        json_t *e = json_object();
-        td_json_set(ctx, e, "curve_type", json_integer(kx->ec_curve_type));
-        td_json_set(ctx, e, "group", code16(kx->ec_group));
-        td_json_set(ctx, e, "group_name",
-                    td_json_str(name16(td_name_group(kx->ec_group), kx->ec_group, buf, sizeof(buf))));
-        td_json_set(ctx, e, "point_len", json_integer(kx->ec_server_point_len));
-        td_json_set(ctx, o, "ecdh", e);
+        struct td_jv *e = td_jv_object();
+        td_jv_set(ctx, e, "curve_type", td_jv_integer(kx->ec_curve_type));
+        td_jv_set(ctx, e, "group", code16(kx->ec_group));
+        td_jv_set(ctx, e, "group_name",
+                    td_jv_str(name16(td_name_group(kx->ec_group), kx->ec_group, buf, sizeof(buf))));
+        td_jv_set(ctx, e, "point_len", td_jv_integer(kx->ec_server_point_len));
+        td_jv_set(ctx, o, "ecdh", e);
     }
-    td_json_set(ctx, o, "signature_algorithm",
+    td_jv_set(ctx, o, "signature_algorithm",
                 kx->ske_sig_alg != 0 ? named(ctx, kx->ske_sig_alg, td_name_sig_alg(kx->ske_sig_alg))
-                                     : json_null());
-    td_json_set(ctx, o, "signature_len", json_integer(kx->ske_sig_len));
+                                     : td_jv_null());
+    td_jv_set(ctx, o, "signature_len", td_jv_integer(kx->ske_sig_len));
     return o;
 }
 
-static json_t *cke_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
+static struct td_jv *cke_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
 {
     if (!kx->has_cke) {
-        return json_null();
+        return td_jv_null();
     }
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &kx->cke_ev);
     if (kx->has_dh_yc && (kx->kind == TD_KX_DHE || kx->kind == TD_KX_UNKNOWN || kx->kind == TD_KX_OTHER)) {
-        json_t *d = json_object();
-        td_json_set(ctx, d, "yc_len", json_integer(kx->dh_yc_len));
-        td_json_set(ctx, d, "yc_first_byte", json_integer(kx->dh_yc_first));
-        td_json_set(ctx, o, "dh", d);
+        struct td_jv *d = td_jv_object();
+        td_jv_set(ctx, d, "yc_len", td_jv_integer(kx->dh_yc_len));
+        td_jv_set(ctx, d, "yc_first_byte", td_jv_integer(kx->dh_yc_first));
+        td_jv_set(ctx, o, "dh", d);
     } else if (kx->kind == TD_KX_ECDHE || (kx->kind != TD_KX_RSA && kx->ec_client_point_len != 0)) {
-        json_t *e = json_object();
-        td_json_set(ctx, e, "point_len", json_integer(kx->ec_client_point_len));
-        td_json_set(ctx, o, "ecdh", e);
+        struct td_jv *e = td_jv_object();
+        td_jv_set(ctx, e, "point_len", td_jv_integer(kx->ec_client_point_len));
+        td_jv_set(ctx, o, "ecdh", e);
     } else if (kx->kind == TD_KX_RSA || kx->rsa_epms_len != 0) {
-        json_t *r = json_object();
-        td_json_set(ctx, r, "encrypted_premaster_len", json_integer(kx->rsa_epms_len));
-        td_json_set(ctx, o, "rsa", r);
+        struct td_jv *r = td_jv_object();
+        td_jv_set(ctx, r, "encrypted_premaster_len", td_jv_integer(kx->rsa_epms_len));
+        td_jv_set(ctx, o, "rsa", r);
     }
     return o;
 }
 
-static json_t *kx_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
+static struct td_jv *kx_obj(struct td_json_ctx *ctx, const struct td_kx_facts *kx)
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "kind", json_string(kx_kind_name(kx->kind)));
-    td_json_set(ctx, o, "server_key_exchange", ske_obj(ctx, kx));
-    td_json_set(ctx, o, "client_key_exchange", cke_obj(ctx, kx));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "kind", td_jv_lit(kx_kind_name(kx->kind)));
+    td_jv_set(ctx, o, "server_key_exchange", ske_obj(ctx, kx));
+    td_jv_set(ctx, o, "client_key_exchange", cke_obj(ctx, kx));
     return o;
 }
 
-static json_t *cert_request_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+static struct td_jv *cert_request_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
 {
     const struct td_cert_request *cr = f->cert_request;
     if (cr == NULL) {
-        return json_null();
+        return td_jv_null();
     }
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &cr->ev);
-    td_json_set(ctx, o, "tls13", boolean(cr->tls13));
-    td_json_set(ctx, o, "certificate_types", named8_list(ctx, &cr->cert_types, cert_type_name));
-    td_json_set(ctx, o, "signature_algorithms", named_list(ctx, &cr->sig_algs, td_name_sig_alg));
-    json_t *ca = json_object();
-    td_json_set(ctx, ca, "list_len", json_integer(cr->ca_list_len));
-    td_json_set(ctx, ca, "names", json_integer(cr->num_ca_names));
-    td_json_set(ctx, ca, "well_formed", boolean(cr->ca_list_well_formed));
-    td_json_set(ctx, o, "certificate_authorities", ca);
-    td_json_set(ctx, o, "message_len", json_integer(cr->msg_len));
-    td_json_set(ctx, o, "count", json_integer(f->cert_requests_seen));
+    td_jv_set(ctx, o, "tls13", boolean(cr->tls13));
+    td_jv_set(ctx, o, "certificate_types", named8_list(ctx, &cr->cert_types, cert_type_name));
+    td_jv_set(ctx, o, "signature_algorithms", named_list(ctx, &cr->sig_algs, td_name_sig_alg));
+    struct td_jv *ca = td_jv_object();
+    td_jv_set(ctx, ca, "list_len", td_jv_integer(cr->ca_list_len));
+    td_jv_set(ctx, ca, "names", td_jv_integer(cr->num_ca_names));
+    td_jv_set(ctx, ca, "well_formed", boolean(cr->ca_list_well_formed));
+    td_jv_set(ctx, o, "certificate_authorities", ca);
+    td_jv_set(ctx, o, "message_len", td_jv_integer(cr->msg_len));
+    td_jv_set(ctx, o, "count", td_jv_integer(f->cert_requests_seen));
     return o;
 }
 
-static json_t *alert_obj(struct td_json_ctx *ctx, const struct td_alert *a)
+static struct td_jv *alert_obj(struct td_json_ctx *ctx, const struct td_alert *a)
 {
     char buf[NAME_BUF_LEN];
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &a->ev);
-    td_json_set(ctx, o, "from", json_string(role_name(a->role)));
-    td_json_set(ctx, o, "encrypted", boolean(a->encrypted));
-    td_json_set(ctx, o, "inferred", boolean(a->inferred));
+    td_jv_set(ctx, o, "from", td_jv_lit(role_name(a->role)));
+    td_jv_set(ctx, o, "encrypted", boolean(a->encrypted));
+    td_jv_set(ctx, o, "inferred", boolean(a->inferred));
     if (a->encrypted) {
-        td_json_set(ctx, o, "level", json_null());
-        td_json_set(ctx, o, "level_name", json_null());
-        td_json_set(ctx, o, "description", json_null());
-        td_json_set(ctx, o, "description_name", json_null());
+        td_jv_set(ctx, o, "level", td_jv_null());
+        td_jv_set(ctx, o, "level_name", td_jv_null());
+        td_jv_set(ctx, o, "description", td_jv_null());
+        td_jv_set(ctx, o, "description_name", td_jv_null());
     } else {
-        td_json_set(ctx, o, "level", json_integer(a->level));
-        td_json_set(ctx, o, "level_name",
-                    td_json_str(td_name_fmt(td_name_alert_level(a->level), a->level, buf, sizeof(buf))));
-        td_json_set(ctx, o, "description", json_integer(a->description));
-        td_json_set(ctx, o, "description_name",
-                    td_json_str(td_name_fmt(td_name_alert(a->description), a->description, buf, sizeof(buf))));
+        td_jv_set(ctx, o, "level", td_jv_integer(a->level));
+        td_jv_set(ctx, o, "level_name",
+                    td_jv_str(td_name_fmt(td_name_alert_level(a->level), a->level, buf, sizeof(buf))));
+        td_jv_set(ctx, o, "description", td_jv_integer(a->description));
+        td_jv_set(ctx, o, "description_name",
+                    td_jv_str(td_name_fmt(td_name_alert(a->description), a->description, buf, sizeof(buf))));
     }
-    td_json_set(ctx, o, "after", hs_name(a->after_msg));
+    td_jv_set(ctx, o, "after", hs_name(a->after_msg));
     return o;
 }
 
-static json_t *records_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, int role)
+static struct td_jv *records_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, int role)
 {
     static const char *const keys[5] = {"change_cipher_spec", "alert", "handshake", "application_data",
                                         "heartbeat"};
     const struct td_record_counts *rc = &f->counts[role];
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     for (size_t i = 0; i < 5; i++) {
-        td_json_set(ctx, o, keys[i], td_json_u64(rc->records[i]));
+        td_jv_set(ctx, o, keys[i], td_jv_u64(rc->records[i]));
     }
-    td_json_set(ctx, o, "other", td_json_u64(rc->other_records));
-    json_t *b = json_object();
+    td_jv_set(ctx, o, "other", td_jv_u64(rc->other_records));
+    struct td_jv *b = td_jv_object();
     for (size_t i = 0; i < 5; i++) {
-        td_json_set(ctx, b, keys[i], td_json_u64(rc->bytes[i]));
+        td_jv_set(ctx, b, keys[i], td_jv_u64(rc->bytes[i]));
     }
-    td_json_set(ctx, o, "bytes", b);
-    td_json_set(ctx, o, "application_data_bytes", td_json_u64(f->app_data_bytes[role]));
+    td_jv_set(ctx, o, "bytes", b);
+    td_jv_set(ctx, o, "application_data_bytes", td_jv_u64(f->app_data_bytes[role]));
     return o;
 }
 
-static json_t *handshake_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+static struct td_jv *handshake_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "completed", ev_obj(ctx, &f->handshake_done));
-    td_json_set(ctx, o, "resumed", boolean(f->resumed));
-    td_json_set(ctx, o, "false_start", boolean(f->false_start));
-    td_json_set(ctx, o, "finished", ev_pair(ctx, f->finished));
-    td_json_set(ctx, o, "change_cipher_spec", ev_pair(ctx, f->ccs));
-    td_json_set(ctx, o, "encrypted_from", ev_pair(ctx, f->encrypted_from));
-    td_json_set(ctx, o, "first_application_data", ev_pair(ctx, f->first_app_data));
-    td_json_set(ctx, o, "last_message", hs_name(f->last_hs_msg));
-    td_json_set(ctx, o, "last_message_from", f->last_hs_msg >= 0 ? json_string(role_name(f->last_hs_role))
-                                                                  : json_null());
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "completed", ev_obj(ctx, &f->handshake_done));
+    td_jv_set(ctx, o, "resumed", boolean(f->resumed));
+    td_jv_set(ctx, o, "false_start", boolean(f->false_start));
+    td_jv_set(ctx, o, "finished", ev_pair(ctx, f->finished));
+    td_jv_set(ctx, o, "change_cipher_spec", ev_pair(ctx, f->ccs));
+    td_jv_set(ctx, o, "encrypted_from", ev_pair(ctx, f->encrypted_from));
+    td_jv_set(ctx, o, "first_application_data", ev_pair(ctx, f->first_app_data));
+    td_jv_set(ctx, o, "last_message", hs_name(f->last_hs_msg));
+    td_jv_set(ctx, o, "last_message_from", f->last_hs_msg >= 0 ? td_jv_lit(role_name(f->last_hs_role))
+                                                                  : td_jv_null());
     return o;
 }
 
-static json_t *post_handshake_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+static struct td_jv *post_handshake_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "handshake_records", u64_pair(ctx, f->hs_records_after_done[0], f->hs_records_after_done[1]));
-    td_json_set(ctx, o, "first", ev_pair(ctx, f->first_hs_after_done));
-    td_json_set(ctx, o, "plaintext", u64_pair(ctx, f->plaintext_hs_after_done[0], f->plaintext_hs_after_done[1]));
-    td_json_set(ctx, o, "hello_requests", json_integer(f->hello_requests));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "handshake_records", u64_pair(ctx, f->hs_records_after_done[0], f->hs_records_after_done[1]));
+    td_jv_set(ctx, o, "first", ev_pair(ctx, f->first_hs_after_done));
+    td_jv_set(ctx, o, "plaintext", u64_pair(ctx, f->plaintext_hs_after_done[0], f->plaintext_hs_after_done[1]));
+    td_jv_set(ctx, o, "hello_requests", td_jv_integer(f->hello_requests));
     return o;
 }
 
 /* dtls_obj: what only DTLS has (RFC 6347 §4.2.1 cookie exchange, §4.2.4 retransmission; RFC 9147 §4 unified
  * header). Counters per TLS role. */
-static json_t *dtls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+static struct td_jv *dtls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
 {
-    json_t *o = json_object();
-    td_json_set(ctx, o, "hello_verify_requests", json_integer(f->dtls_hello_verify_requests));
-    td_json_set(ctx, o, "hello_verify_request",
-                f->dtls_hello_verify_request.frame != 0 ? ev_obj(ctx, &f->dtls_hello_verify_request) : json_null());
-    td_json_set(ctx, o, "cookie_len", json_integer(f->dtls_cookie_len));
-    td_json_set(ctx, o, "retransmitted", u64_pair(ctx, f->dtls_retransmitted[TD_ROLE_CLIENT],
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "hello_verify_requests", td_jv_integer(f->dtls_hello_verify_requests));
+    td_jv_set(ctx, o, "hello_verify_request",
+                f->dtls_hello_verify_request.frame != 0 ? ev_obj(ctx, &f->dtls_hello_verify_request) : td_jv_null());
+    td_jv_set(ctx, o, "cookie_len", td_jv_integer(f->dtls_cookie_len));
+    td_jv_set(ctx, o, "retransmitted", u64_pair(ctx, f->dtls_retransmitted[TD_ROLE_CLIENT],
                                                   f->dtls_retransmitted[TD_ROLE_SERVER]));
-    td_json_set(ctx, o, "unified_header_records", u64_pair(ctx, f->dtls_unified_records[TD_ROLE_CLIENT],
+    td_jv_set(ctx, o, "unified_header_records", u64_pair(ctx, f->dtls_unified_records[TD_ROLE_CLIENT],
                                                            f->dtls_unified_records[TD_ROLE_SERVER]));
     return o;
 }
 
 /* set_negotiated: "version" and "cipher" of the tls object (full: with the suite's parts, which the summary
  * does not read). */
-static void set_negotiated(struct td_json_ctx *ctx, json_t *o, const struct td_tls_facts *f, bool full)
+static void set_negotiated(struct td_json_ctx *ctx, struct td_jv *o, const struct td_tls_facts *f, bool full)
 {
-    td_json_set(ctx, o, "version", f->version != 0 ? version_obj(ctx, f->version) : json_null());
+    td_jv_set(ctx, o, "version", f->version != 0 ? version_obj(ctx, f->version) : td_jv_null());
     if (f->cipher_known) {
         const struct td_cipher_suite *cs = td_cipher_suite_find(f->cipher);
-        json_t *c = named(ctx, f->cipher, cs != NULL ? cs->name : NULL);
+        struct td_jv *c = named(ctx, f->cipher, cs != NULL ? cs->name : NULL);
         if (full) {
-            td_json_set(ctx, c, "kx", td_json_str(cs != NULL ? cs->kx : NULL));
-            td_json_set(ctx, c, "auth", td_json_str(cs != NULL ? cs->auth : NULL));
-            td_json_set(ctx, c, "cipher", td_json_str(cs != NULL ? cs->cipher : NULL));
-            td_json_set(ctx, c, "mac", td_json_str(cs != NULL ? cs->mac : NULL));
+            td_jv_set(ctx, c, "kx", td_jv_str(cs != NULL ? cs->kx : NULL));
+            td_jv_set(ctx, c, "auth", td_jv_str(cs != NULL ? cs->auth : NULL));
+            td_jv_set(ctx, c, "cipher", td_jv_str(cs != NULL ? cs->cipher : NULL));
+            td_jv_set(ctx, c, "mac", td_jv_str(cs != NULL ? cs->mac : NULL));
         }
-        td_json_set(ctx, o, "cipher", c);
+        td_jv_set(ctx, o, "cipher", c);
     } else {
-        td_json_set(ctx, o, "cipher", json_null());
+        td_jv_set(ctx, o, "cipher", td_jv_null());
     }
 }
 
-static json_t *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
+static struct td_jv *tls_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f)
 {
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_negotiated(ctx, o, f, true);
-    json_t *chs = json_array();
+    struct td_jv *chs = td_jv_array();
     for (uint32_t i = 0; i < f->num_client_hellos && i < TD_MAX_HELLOS; i++) {
         if (f->client_hellos[i] != NULL) {
-            td_json_append(ctx, chs, client_hello(ctx, f->client_hellos[i]));
+            td_jv_append(ctx, chs, client_hello(ctx, f->client_hellos[i]));
         }
     }
-    td_json_set(ctx, o, "client_hellos", chs);
-    td_json_set(ctx, o, "client_hellos_seen", json_integer(f->client_hellos_seen));
-    json_t *shs = json_array();
+    td_jv_set(ctx, o, "client_hellos", chs);
+    td_jv_set(ctx, o, "client_hellos_seen", td_jv_integer(f->client_hellos_seen));
+    struct td_jv *shs = td_jv_array();
     for (uint32_t i = 0; i < f->num_server_hellos && i < TD_MAX_HELLOS; i++) {
         if (f->server_hellos[i] != NULL) {
-            td_json_append(ctx, shs, server_hello(ctx, f->server_hellos[i]));
+            td_jv_append(ctx, shs, server_hello(ctx, f->server_hellos[i]));
         }
     }
-    td_json_set(ctx, o, "server_hellos", shs);
-    td_json_set(ctx, o, "server_hellos_seen", json_integer(f->server_hellos_seen));
-    json_t *certs = json_object();
-    td_json_set(ctx, certs, "server", chain_obj(ctx, f->server_certs));
-    td_json_set(ctx, certs, "client", chain_obj(ctx, f->client_certs));
-    td_json_set(ctx, o, "certificates", certs);
-    td_json_set(ctx, o, "key_exchange", kx_obj(ctx, &f->kx));
-    td_json_set(ctx, o, "certificate_request", cert_request_obj(ctx, f));
-    json_t *alerts = json_array();
+    td_jv_set(ctx, o, "server_hellos", shs);
+    td_jv_set(ctx, o, "server_hellos_seen", td_jv_integer(f->server_hellos_seen));
+    struct td_jv *certs = td_jv_object();
+    td_jv_set(ctx, certs, "server", chain_obj(ctx, f->server_certs));
+    td_jv_set(ctx, certs, "client", chain_obj(ctx, f->client_certs));
+    td_jv_set(ctx, o, "certificates", certs);
+    td_jv_set(ctx, o, "key_exchange", kx_obj(ctx, &f->kx));
+    td_jv_set(ctx, o, "certificate_request", cert_request_obj(ctx, f));
+    struct td_jv *alerts = td_jv_array();
     for (uint32_t i = 0; f->alerts != NULL && i < f->num_alerts; i++) {
-        td_json_append(ctx, alerts, alert_obj(ctx, &f->alerts[i]));
+        td_jv_append(ctx, alerts, alert_obj(ctx, &f->alerts[i]));
     }
-    td_json_set(ctx, o, "alerts", alerts);
-    td_json_set(ctx, o, "alerts_seen", json_integer(f->alerts_seen));
-    json_t *rec = json_object();
-    td_json_set(ctx, rec, "client", records_obj(ctx, f, TD_ROLE_CLIENT));
-    td_json_set(ctx, rec, "server", records_obj(ctx, f, TD_ROLE_SERVER));
-    td_json_set(ctx, o, "records", rec);
-    td_json_set(ctx, o, "handshake", handshake_obj(ctx, f));
-    td_json_set(ctx, o, "post_handshake", post_handshake_obj(ctx, f));
-    td_json_set(ctx, o, "dtls", f->dtls ? dtls_obj(ctx, f) : json_null());
+    td_jv_set(ctx, o, "alerts", alerts);
+    td_jv_set(ctx, o, "alerts_seen", td_jv_integer(f->alerts_seen));
+    struct td_jv *rec = td_jv_object();
+    td_jv_set(ctx, rec, "client", records_obj(ctx, f, TD_ROLE_CLIENT));
+    td_jv_set(ctx, rec, "server", records_obj(ctx, f, TD_ROLE_SERVER));
+    td_jv_set(ctx, o, "records", rec);
+    td_jv_set(ctx, o, "handshake", handshake_obj(ctx, f));
+    td_jv_set(ctx, o, "post_handshake", post_handshake_obj(ctx, f));
+    td_jv_set(ctx, o, "dtls", f->dtls ? dtls_obj(ctx, f) : td_jv_null());
     return o;
 }
 
@@ -964,54 +956,54 @@ static const char *event_name(const struct td_event *e)
     return "unknown";
 }
 
-static json_t *event_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, const struct td_event *e)
+static struct td_jv *event_obj(struct td_json_ctx *ctx, const struct td_tls_facts *f, const struct td_event *e)
 {
     char buf[NAME_BUF_LEN];
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     set_ev(ctx, o, &e->ev);
-    td_json_set(ctx, o, "from", json_string(role_name(e->role)));
+    td_jv_set(ctx, o, "from", td_jv_lit(role_name(e->role)));
     const char *name = event_name(e);
     if (e->kind == TD_EV_HANDSHAKE) {
         name = td_name_fmt(td_name_handshake(e->detail), (unsigned)e->detail, buf, sizeof(buf));
     }
-    td_json_set(ctx, o, "event", td_json_str(name));
+    td_jv_set(ctx, o, "event", td_jv_str(name));
     switch ((enum td_event_kind)e->kind) {
     case TD_EV_HANDSHAKE:
         // Wireshark's tls.handshake.type for what was read in plaintext: a HelloRetryRequest is a ServerHello
         // and an SSLv2-format hello a ClientHello on the wire; a protected record's type is not on the wire.
         if (e->is_protected) {
-            td_json_set(ctx, o, "encrypted", json_true());
+            td_jv_set(ctx, o, "encrypted", td_jv_true());
         } else if (e->detail == TD_HS_HELLO_RETRY_REQUEST) {
-            td_json_set(ctx, o, "handshake_type", json_integer(TD_HS_SERVER_HELLO));
+            td_jv_set(ctx, o, "handshake_type", td_jv_integer(TD_HS_SERVER_HELLO));
         } else if (e->detail == TD_HS_SSLV2_CLIENT_HELLO) {
-            td_json_set(ctx, o, "handshake_type", json_integer(TD_HS_CLIENT_HELLO));
+            td_jv_set(ctx, o, "handshake_type", td_jv_integer(TD_HS_CLIENT_HELLO));
         } else if (e->detail >= 0 && e->detail <= 255) {
-            td_json_set(ctx, o, "handshake_type", json_integer(e->detail));
+            td_jv_set(ctx, o, "handshake_type", td_jv_integer(e->detail));
         }
         break;
     case TD_EV_ALERT:
         if (e->detail >= 0 && f->alerts != NULL && (uint32_t)e->detail < f->num_alerts) {
             const struct td_alert *a = &f->alerts[e->detail];
-            td_json_set(ctx, o, "level", a->encrypted ? json_string("encrypted")
-                                                      : td_json_str(td_name_fmt(td_name_alert_level(a->level),
+            td_jv_set(ctx, o, "level", a->encrypted ? td_jv_lit("encrypted")
+                                                      : td_jv_str(td_name_fmt(td_name_alert_level(a->level),
                                                                                 a->level, buf, sizeof(buf))));
-            td_json_set(ctx, o, "description",
-                        a->encrypted ? json_string("encrypted")
-                                     : td_json_str(td_name_fmt(td_name_alert(a->description), a->description, buf,
+            td_jv_set(ctx, o, "description",
+                        a->encrypted ? td_jv_lit("encrypted")
+                                     : td_jv_str(td_name_fmt(td_name_alert(a->description), a->description, buf,
                                                                sizeof(buf))));
         }
         break;
     case TD_EV_GAP:
-        td_json_set(ctx, o, "bytes", json_integer(e->detail));
+        td_jv_set(ctx, o, "bytes", td_jv_integer(e->detail));
         break;
     case TD_EV_ANOMALY:
-        td_json_set(ctx, o, "name", json_string(td_anomaly_name((enum td_anomaly)e->detail)));
+        td_jv_set(ctx, o, "name", td_jv_lit(td_anomaly_name((enum td_anomaly)e->detail)));
         break;
     default:
         break;
     }
     if (e->len != 0) {
-        td_json_set(ctx, o, "len", json_integer(e->len));
+        td_jv_set(ctx, o, "len", td_jv_integer(e->len));
     }
     return o;
 }
@@ -1177,40 +1169,40 @@ const char *td_outcome_name(enum td_outcome o)
     return "not_tls";
 }
 
-json_t *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f)
+struct td_jv *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f)
 {
     char buf[NAME_BUF_LEN], text[512];
-    json_t *o = json_object();
-    td_json_set(ctx, o, "result", json_string(td_outcome_name(f->outcome)));
+    struct td_jv *o = td_jv_object();
+    td_jv_set(ctx, o, "result", td_jv_lit(td_outcome_name(f->outcome)));
     set_ev(ctx, o, &f->outcome_ev);
     bool has_by = f->outcome != TD_OUTCOME_NOT_TLS && f->outcome_ev.frame != 0;
-    td_json_set(ctx, o, "by", has_by ? json_string(role_name(f->outcome_role)) : json_null());
+    td_jv_set(ctx, o, "by", has_by ? td_jv_lit(role_name(f->outcome_role)) : td_jv_null());
     if (f->outcome == TD_OUTCOME_FAILED_ALERT) {
         const struct td_alert *a = find_outcome_alert(f);
-        json_t *al = json_object();
+        struct td_jv *al = td_jv_object();
         if (f->outcome_alert < 0 || (a != NULL && a->encrypted)) {
-            td_json_set(ctx, al, "description", json_null());
-            td_json_set(ctx, al, "name", json_string("encrypted"));
+            td_jv_set(ctx, al, "description", td_jv_null());
+            td_jv_set(ctx, al, "name", td_jv_lit("encrypted"));
         } else {
-            td_json_set(ctx, al, "description", json_integer(f->outcome_alert));
-            td_json_set(ctx, al, "name", td_json_str(td_name_fmt(td_name_alert(f->outcome_alert),
+            td_jv_set(ctx, al, "description", td_jv_integer(f->outcome_alert));
+            td_jv_set(ctx, al, "name", td_jv_str(td_name_fmt(td_name_alert(f->outcome_alert),
                                                                  (unsigned)f->outcome_alert, buf, sizeof(buf))));
         }
-        td_json_set(ctx, o, "alert", al);
+        td_jv_set(ctx, o, "alert", al);
     } else {
-        td_json_set(ctx, o, "alert", json_null());
+        td_jv_set(ctx, o, "alert", td_jv_null());
     }
-    td_json_set(ctx, o, "after", hs_name(f->outcome_after_msg));
+    td_jv_set(ctx, o, "after", hs_name(f->outcome_after_msg));
     outcome_text(info, f, text, sizeof(text));
-    td_json_set(ctx, o, "text", td_json_str(text));
+    td_jv_set(ctx, o, "text", td_jv_str(text));
     return o;
 }
 
 /* Duration in milliseconds with microsecond resolution (json_dumpf uses JSON_REAL_PRECISION(15)). */
-static json_t *duration_ms(int64_t first_ns, int64_t last_ns)
+static struct td_jv *duration_ms(int64_t first_ns, int64_t last_ns)
 {
     int64_t d = last_ns > first_ns ? last_ns - first_ns : 0;
-    return json_real((double)(d / 1000) / 1000.0);
+    return td_jv_real((double)(d / 1000) / 1000.0);
 }
 
 static const struct td_tls_facts no_facts = {.outcome = TD_OUTCOME_NOT_TLS, .last_hs_msg = -1,
@@ -1218,107 +1210,114 @@ static const struct td_tls_facts no_facts = {.outcome = TD_OUTCOME_NOT_TLS, .las
 
 /* set_endpoints: "client" and "server" in TLS roles (the flow's TCP server is the TLS client when roles are
  * swapped). */
-static void set_endpoints(struct td_json_ctx *ctx, json_t *o, const struct td_flow_info *info, bool sw)
+static void set_endpoints(struct td_json_ctx *ctx, struct td_jv *o, const struct td_flow_info *info, bool sw)
 {
-    td_json_set(ctx, o, "client", sw ? endpoint(ctx, &info->server, info->server_port)
+    td_jv_set(ctx, o, "client", sw ? endpoint(ctx, &info->server, info->server_port)
                                      : endpoint(ctx, &info->client, info->client_port));
-    td_json_set(ctx, o, "server", sw ? endpoint(ctx, &info->client, info->client_port)
+    td_jv_set(ctx, o, "server", sw ? endpoint(ctx, &info->client, info->client_port)
                                      : endpoint(ctx, &info->server, info->server_port));
 }
 
-static json_t *transport_name(const struct td_flow_info *info)
+static struct td_jv *transport_name(const struct td_flow_info *info)
 {
-    return json_string(info->transport == TD_TRANSPORT_UDP ? "udp" : "tcp");
+    return td_jv_lit(info->transport == TD_TRANSPORT_UDP ? "udp" : "tcp");
 }
 
-json_t *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
+struct td_jv *td_json_connection_summary(struct td_json_ctx *ctx, const struct td_flow_info *info,
                                    const struct td_tls_facts *facts)
 {
     const struct td_tls_facts *f = facts != NULL ? facts : &no_facts;
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     if (o == NULL) {
         ctx->failures++;
         return NULL;
     }
-    td_json_set(ctx, o, "id", td_json_u64(info->id));
+    td_jv_set(ctx, o, "id", td_jv_u64(info->id));
     set_endpoints(ctx, o, info, f->roles_swapped);
-    td_json_set(ctx, o, "transport", transport_name(info));
-    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, td_flow_encap(info)));
-    td_json_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
-    td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
-    json_t *tls = json_null();
+    td_jv_set(ctx, o, "transport", transport_name(info));
+    td_jv_set(ctx, o, "encapsulation", encapsulation_arr(ctx, td_flow_encap(info)));
+    td_jv_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
+    td_jv_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
+    struct td_jv *tls = td_jv_null();
     if (f->is_tls) {
-        tls = json_object();
+        tls = td_jv_object();
         set_negotiated(ctx, tls, f, false);
-        json_t *chs = json_array();
+        struct td_jv *chs = td_jv_array();
         const struct td_client_hello *ch = first_client_hello(f);
         if (ch != NULL) {
-            json_t *first = json_object();
-            td_json_set(ctx, first, "sni", sni_value(ch));
-            td_json_append(ctx, chs, first);
+            struct td_jv *first = td_jv_object();
+            td_jv_set(ctx, first, "sni", sni_value(ch));
+            td_jv_append(ctx, chs, first);
         }
-        td_json_set(ctx, tls, "client_hellos", chs);
+        td_jv_set(ctx, tls, "client_hellos", chs);
     }
-    td_json_set(ctx, o, "tls", tls);
+    td_jv_set(ctx, o, "tls", tls);
     return o;
 }
 
-json_t *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
+struct td_jv *td_json_connection(struct td_json_ctx *ctx, size_t input_index, const struct td_flow_info *info,
                            const struct td_tls_facts *facts)
 {
     const struct td_tls_facts *f = facts != NULL ? facts : &no_facts;
     bool sw = f->roles_swapped;
-    json_t *o = json_object();
+    struct td_jv *o = td_jv_object();
     if (o == NULL) {
         ctx->failures++;
         return NULL;
     }
-    td_json_set(ctx, o, "id", td_json_u64(info->id));
-    td_json_set(ctx, o, "input", td_json_u64(input_index));
+    td_jv_set(ctx, o, "id", td_jv_u64(info->id));
+    td_jv_set(ctx, o, "input", td_jv_u64(input_index));
     set_endpoints(ctx, o, info, sw);
-    td_json_set(ctx, o, "roles_swapped", boolean(sw));
-    td_json_set(ctx, o, "transport", transport_name(info));
-    td_json_set(ctx, o, "encapsulation", encapsulation_arr(ctx, td_flow_encap(info)));
-    td_json_set(ctx, o, "first_frame", td_json_u64(info->first_frame));
-    td_json_set(ctx, o, "last_frame", td_json_u64(info->last_frame));
-    td_json_set(ctx, o, "start", time_ns(info->first_ts_ns));
-    td_json_set(ctx, o, "end", time_ns(info->last_ts_ns));
-    td_json_set(ctx, o, "duration_ms", duration_ms(info->first_ts_ns, info->last_ts_ns));
-    json_t *proto = json_object();
+    td_jv_set(ctx, o, "roles_swapped", boolean(sw));
+    td_jv_set(ctx, o, "transport", transport_name(info));
+    td_jv_set(ctx, o, "encapsulation", encapsulation_arr(ctx, td_flow_encap(info)));
+    td_jv_set(ctx, o, "first_frame", td_jv_u64(info->first_frame));
+    td_jv_set(ctx, o, "last_frame", td_jv_u64(info->last_frame));
+    td_jv_set(ctx, o, "start", time_ns(info->first_ts_ns));
+    td_jv_set(ctx, o, "end", time_ns(info->last_ts_ns));
+    td_jv_set(ctx, o, "duration_ms", duration_ms(info->first_ts_ns, info->last_ts_ns));
+    struct td_jv *proto = td_jv_object();
     size_t app_len = strlen(td_flow_app_protocol(info));
     size_t master_len = strlen(td_flow_master_protocol(info));
-    td_json_set(ctx, proto, "app", app_len != 0 ? json_stringn(td_flow_app_protocol(info), app_len) : json_null());
-    td_json_set(ctx, proto, "master",
-                master_len != 0 ? json_stringn(td_flow_master_protocol(info), master_len) : json_null());
-    td_json_set(ctx, o, "protocol", proto);
-    td_json_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
-    td_json_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
-    td_json_set(ctx, o, "tcp", tcp_obj(ctx, info, sw));
-    td_json_set(ctx, o, "tls", f->is_tls ? tls_obj(ctx, f) : json_null());
-    json_t *tl = json_array();
+    td_jv_set(ctx, proto, "app", app_len != 0 ? td_jv_strn(td_flow_app_protocol(info), app_len) : td_jv_null());
+    td_jv_set(ctx, proto, "master",
+                master_len != 0 ? td_jv_strn(td_flow_master_protocol(info), master_len) : td_jv_null());
+    td_jv_set(ctx, o, "protocol", proto);
+    td_jv_set(ctx, o, "plaintext_start", plaintext_start_obj(ctx, info, f));
+    td_jv_set(ctx, o, "outcome", td_json_outcome(ctx, info, f));
+    td_jv_set(ctx, o, "tcp", tcp_obj(ctx, info, sw));
+    td_jv_set(ctx, o, "tls", f->is_tls ? tls_obj(ctx, f) : td_jv_null());
+    struct td_jv *tl = td_jv_array();
     for (uint32_t i = 0; f->timeline != NULL && i < f->num_events; i++) {
-        td_json_append(ctx, tl, event_obj(ctx, f, &f->timeline[i]));
+        td_jv_append(ctx, tl, event_obj(ctx, f, &f->timeline[i]));
     }
-    td_json_set(ctx, o, "timeline", tl);
-    td_json_set(ctx, o, "timeline_events_seen", json_integer(f->events_seen));
-    td_json_set(ctx, o, "timeline_truncated", boolean(f->events_seen > f->num_events));
-    json_t *an = json_array();
+    td_jv_set(ctx, o, "timeline", tl);
+    td_jv_set(ctx, o, "timeline_events_seen", td_jv_integer(f->events_seen));
+    td_jv_set(ctx, o, "timeline_truncated", boolean(f->events_seen > f->num_events));
+    struct td_jv *an = td_jv_array();
     for (uint32_t i = 0; f->anomalies != NULL && i < f->num_anomalies; i++) {
         const struct td_anomaly_entry *e = &f->anomalies[i];
-        json_t *a = json_object();
+        struct td_jv *a = td_jv_object();
         set_ev(ctx, a, &e->ev);
-        td_json_set(ctx, a, "from", json_string(role_name(e->role)));
-        td_json_set(ctx, a, "name", json_string(td_anomaly_name(e->code)));
-        td_json_set(ctx, a, "description", json_string(td_anomaly_description(e->code)));
-        td_json_append(ctx, an, a);
+        td_jv_set(ctx, a, "from", td_jv_lit(role_name(e->role)));
+        td_jv_set(ctx, a, "name", td_jv_lit(td_anomaly_name(e->code)));
+        td_jv_set(ctx, a, "description", td_jv_lit(td_anomaly_description(e->code)));
+        td_jv_append(ctx, an, a);
     }
-    td_json_set(ctx, o, "anomalies", an);
-    td_json_set(ctx, o, "anomalies_seen", json_integer(f->anomalies_seen));
-    td_json_set(ctx, o, "arena_full", boolean(f->arena_full));
+    td_jv_set(ctx, o, "anomalies", an);
+    td_jv_set(ctx, o, "anomalies_seen", td_jv_integer(f->anomalies_seen));
+    td_jv_set(ctx, o, "arena_full", boolean(f->arena_full));
     return o; /* "findings" and "evidence" follow when the connection ends (report.c, splice_connection) */
 }
 
-/* --- inputs, totals, limits --- */
+/* --- inputs, totals, limits (jansson: made once per run, written with the report's head and tail) --- */
+
+static json_t *time_ns_json(int64_t ts_ns)
+{
+    char buf[48];
+    const char *s = td_json_time(ts_ns, buf, sizeof(buf));
+    return s != NULL ? json_stringn_nocheck(s, 30) : json_null();
+}
 
 json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in)
 {
@@ -1335,8 +1334,8 @@ json_t *td_json_input(struct td_json_ctx *ctx, const struct td_input_summary *in
     td_json_set(ctx, o, "link_types", lts);
     td_json_set(ctx, o, "frames", td_json_u64(in->frames));
     td_json_set(ctx, o, "bytes", td_json_u64(in->bytes));
-    td_json_set(ctx, o, "first_time", in->frames != 0 ? time_ns(in->first_ts_ns) : json_null());
-    td_json_set(ctx, o, "last_time", in->frames != 0 ? time_ns(in->last_ts_ns) : json_null());
+    td_json_set(ctx, o, "first_time", in->frames != 0 ? time_ns_json(in->first_ts_ns) : json_null());
+    td_json_set(ctx, o, "last_time", in->frames != 0 ? time_ns_json(in->last_ts_ns) : json_null());
     json_t *d = json_object();
     td_json_set(ctx, d, "tcp_segments", td_json_u64(in->tcp_segments));
     td_json_set(ctx, d, "udp", td_json_u64(in->udp));

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* json_write.c: compact JSON text of a jansson value, byte for byte what json_dumps(v, JSON_COMPACT |
- * JSON_REAL_PRECISION(15)) writes (tests/unit/reports/test_json_write.c holds it to that on every report of the
- * samples and on edge values), at several times its speed. Why: jansson's encoder hands its output over token
- * by token through a callback, checks every character as a UTF-8 code point through a function call and prints
- * integers with snprintf; the report's connections are hundreds of MB of text on a big capture and that encoder
- * was most of the run's time. jansson still owns the values; only the walk to text is here.
+/* json_write.c: compact JSON text of a jansson value or of a json_tree.h value, byte for byte what
+ * json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15)) writes (tests/unit/reports/test_json_write.c holds both to
+ * that on every golden report and on edge values), at several times its speed. Why: jansson's encoder hands its
+ * output over token by token through a callback, checks every character as a UTF-8 code point through a function
+ * call and prints integers with snprintf; the report's connections are hundreds of MB of text on a big capture
+ * and that encoder was most of the run's time.
  * Escaping as jansson without JSON_ENSURE_ASCII/JSON_ESCAPE_SLASH: '"', '\\' and control characters; UTF-8 is
  * copied as it is (RFC 8259 §7). */
 #include "internal.h"
@@ -233,6 +233,67 @@ static bool put_value(struct td_text *t, json_t *v, int depth)
     default:
         return false;
     }
+}
+
+/* put_jv: the same text for a json_tree.h value. Keys are our own names and need no escaping. */
+static bool put_jv(struct td_text *t, const struct td_jv *v, int depth)
+{
+    if (v == NULL || depth > MAX_DEPTH) {
+        return false;
+    }
+    switch ((enum td_jv_type)v->type) {
+    case TD_JV_OBJECT:
+    case TD_JV_ARRAY: {
+        bool object = v->type == TD_JV_OBJECT;
+        if (!put_char(t, object ? '{' : '[')) {
+            return false;
+        }
+        for (const struct td_jv_member *m = v->u.members.first; m != NULL; m = m->next) {
+            if (m != v->u.members.first && !put_char(t, ',')) {
+                return false;
+            }
+            if (object) {
+                if (!td_text_reserve(t, (size_t)m->key_len + 3)) {
+                    return false;
+                }
+                char *o = t->data + t->len;
+                *o++ = '"';
+                memcpy(o, m->key, m->key_len);
+                o += m->key_len;
+                *o++ = '"';
+                *o++ = ':';
+                t->len = (size_t)(o - t->data);
+            }
+            if (!put_jv(t, m->value, depth + 1)) {
+                return false;
+            }
+        }
+        return put_char(t, object ? '}' : ']');
+    }
+    case TD_JV_STRING:
+        return put_string(t, v->u.string, v->len);
+    case TD_JV_INTEGER:
+        return put_integer(t, v->u.integer);
+    case TD_JV_REAL:
+        return put_real(t, v->u.real);
+    case TD_JV_TRUE:
+        return put(t, "true", 4);
+    case TD_JV_FALSE:
+        return put(t, "false", 5);
+    case TD_JV_NULL:
+        return put(t, "null", 4);
+    }
+    return false;
+}
+
+bool td_jv_write_compact(struct td_text *t, const struct td_jv *v)
+{
+    size_t mark = t->len;
+    if (put_jv(t, v, 0)) {
+        return true;
+    }
+    t->len = mark;
+    return false;
 }
 
 bool td_json_write_compact(struct td_text *t, json_t *v)

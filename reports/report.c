@@ -6,7 +6,6 @@
 
 #include "events.h"
 #include "filter.h"
-#include "json_arena.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,7 +40,6 @@ static void write_event(struct td_report *r, json_t *event);
 
 struct td_report *td_report_new(const struct td_report_options *opts)
 {
-    td_json_arena_install(); /* before any worker thread builds JSON */
     struct td_report *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return NULL;
@@ -365,16 +363,15 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
     if (p == NULL) {
         return NULL;
     }
-    td_json_arena_begin();
-    json_t *json = with_json ? td_json_connection(&p->ctx, input_index, info, facts)
-                             : td_json_connection_summary(&p->ctx, info, facts);
+    td_jv_scope_begin();
+    struct td_jv *json = with_json ? td_json_connection(&p->ctx, input_index, info, facts)
+                                   : td_json_connection_summary(&p->ctx, info, facts);
     /* Dumped here, on the worker: the end of the connection only splices "findings" and "evidence" in before
      * the closing brace, and the end of the run copies the text. */
-    p->ok = json != NULL && (!with_json || (dump_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
+    p->ok = json != NULL && (!with_json || (td_jv_write_compact(&p->text, json) && p->text.len > 2 && /* never "{}" */
                                             p->text.data[p->text.len - 1] == '}'));
     p->summary_line = with_summary && json != NULL && td_summary_entry_begin(&p->ctx, json, p->widths, &p->summary);
-    json_decref(json);
-    td_json_arena_end();
+    td_jv_scope_end();
     if (!p->ok) {
         p->ctx.failures++;
     }
@@ -700,6 +697,7 @@ void td_report_free(struct td_report *r)
     free(r->input_name);
     free(r->text.data);
     td_json_shared_free_thread(); /* this thread's shared names (workers free theirs when they exit) */
+    td_jv_free_thread();
     free(r->scratch.data);
     free(r);
 }

@@ -35,28 +35,40 @@ static long long get_int(json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
-/* "192.0.2.1:443" or "[2001:db8::1]:443". */
-static void format_endpoint(json_t *ep, char *buf, size_t buf_len)
+/* The same for a connection's json_tree.h value. */
+static const char *jv_str(const struct td_jv *o, const char *key, const char *dflt)
 {
-    const char *ip = get_str(ep, "ip", "?");
-    bool v6 = strchr(ip, ':') != NULL;
-    (void)snprintf(buf, buf_len, "%s%s%s:%lld", v6 ? "[" : "", ip, v6 ? "]" : "", get_int(ep, "port"));
+    const char *s = td_jv_string(td_jv_get(o, key));
+    return s != NULL ? s : dflt;
 }
 
-static void fill_row(json_t *conn, struct row *row)
+static long long jv_int(const struct td_jv *o, const char *key)
 {
-    json_t *tls = json_object_get(conn, "tls");
-    json_t *outcome = json_object_get(conn, "outcome");
-    json_t *ch0 = json_array_get(json_object_get(tls, "client_hellos"), 0);
-    (void)snprintf(row->id, sizeof(row->id), "#%lld", get_int(conn, "id"));
-    format_endpoint(json_object_get(conn, "client"), row->client, sizeof(row->client));
-    format_endpoint(json_object_get(conn, "server"), row->server, sizeof(row->server));
-    row->sni = get_str(ch0, "sni", "-");
-    row->version = get_str(json_object_get(tls, "version"), "name", "-");
-    row->cipher = get_str(json_object_get(tls, "cipher"), "name", "-");
-    row->result = get_str(outcome, "result", "?");
+    return (long long)td_jv_integer_value(td_jv_get(o, key));
+}
+
+/* "192.0.2.1:443" or "[2001:db8::1]:443". */
+static void format_endpoint(const struct td_jv *ep, char *buf, size_t buf_len)
+{
+    const char *ip = jv_str(ep, "ip", "?");
+    bool v6 = strchr(ip, ':') != NULL;
+    (void)snprintf(buf, buf_len, "%s%s%s:%lld", v6 ? "[" : "", ip, v6 ? "]" : "", jv_int(ep, "port"));
+}
+
+static void fill_row(const struct td_jv *conn, struct row *row)
+{
+    const struct td_jv *tls = td_jv_get(conn, "tls");
+    const struct td_jv *outcome = td_jv_get(conn, "outcome");
+    const struct td_jv *ch0 = td_jv_at(td_jv_get(tls, "client_hellos"), 0);
+    (void)snprintf(row->id, sizeof(row->id), "#%lld", jv_int(conn, "id"));
+    format_endpoint(td_jv_get(conn, "client"), row->client, sizeof(row->client));
+    format_endpoint(td_jv_get(conn, "server"), row->server, sizeof(row->server));
+    row->sni = jv_str(ch0, "sni", "-");
+    row->version = jv_str(td_jv_get(tls, "version"), "name", "-");
+    row->cipher = jv_str(td_jv_get(tls, "cipher"), "name", "-");
+    row->result = jv_str(outcome, "result", "?");
     bool ok = strcmp(row->result, "established") == 0 || strcmp(row->result, "resumed") == 0;
-    row->text = ok ? NULL : get_str(outcome, "text", NULL);
+    row->text = ok ? NULL : jv_str(outcome, "text", NULL);
 }
 
 /* Text of findings is wrapped at this width, after an indent, so a terminal shows it without side-scrolling. */
@@ -134,35 +146,35 @@ static size_t col_len(const struct row *row, size_t col)
 /* write_path prints how the connection reached the capture when that is not plain TLS over TCP:
  * "    path: DTLS over UDP; smtp plaintext first, TLS from frame 8; inside vlan 100 > ip 10.0.0.1->10.0.0.2 > vxlan 42"
  * (a GRE key of 0 means none and is not shown). */
-static void write_path(json_t *conn, FILE *out)
+static void write_path(void *arg, FILE *out)
 {
+    const struct td_jv *conn = *(const struct td_jv **)arg;
     const char *sep = "    path: ";
     bool any = false;
-    if (strcmp(get_str(conn, "transport", "tcp"), "udp") == 0) {
+    if (strcmp(jv_str(conn, "transport", "tcp"), "udp") == 0) {
         (void)fprintf(out, "%sDTLS over UDP", sep);
         sep = "; ";
         any = true;
     }
-    json_t *ps = json_object_get(conn, "plaintext_start");
-    if (json_is_object(ps)) {
-        (void)fprintf(out, "%s%s plaintext first, TLS from frame %lld", sep, get_str(ps, "protocol", "?"),
-                      get_int(ps, "tls_frame"));
+    const struct td_jv *ps = td_jv_get(conn, "plaintext_start");
+    if (td_jv_is(ps, TD_JV_OBJECT)) {
+        (void)fprintf(out, "%s%s plaintext first, TLS from frame %lld", sep, jv_str(ps, "protocol", "?"),
+                      jv_int(ps, "tls_frame"));
         sep = "; ";
         any = true;
     }
-    json_t *encap = json_object_get(conn, "encapsulation");
-    if (json_array_size(encap) > 0) {
+    const struct td_jv *encap = td_jv_get(conn, "encapsulation");
+    if (td_jv_size(encap) > 0) {
         (void)fprintf(out, "%sinside", sep);
-        size_t i;
-        json_t *layer;
-        json_array_foreach(encap, i, layer) {
-            (void)fprintf(out, "%s%s", i == 0 ? " " : " > ", get_str(layer, "type", "?"));
-            bool keyless_gre = strcmp(get_str(layer, "type", ""), "gre") == 0 && get_int(layer, "id") == 0;
-            if (json_is_integer(json_object_get(layer, "id")) && !keyless_gre) {
-                (void)fprintf(out, " %lld", get_int(layer, "id"));
+        for (size_t i = 0; i < td_jv_size(encap); i++) {
+            const struct td_jv *layer = td_jv_at(encap, i);
+            (void)fprintf(out, "%s%s", i == 0 ? " " : " > ", jv_str(layer, "type", "?"));
+            bool keyless_gre = strcmp(jv_str(layer, "type", ""), "gre") == 0 && jv_int(layer, "id") == 0;
+            if (td_jv_is(td_jv_get(layer, "id"), TD_JV_INTEGER) && !keyless_gre) {
+                (void)fprintf(out, " %lld", jv_int(layer, "id"));
             }
-            if (json_is_string(json_object_get(layer, "src"))) {
-                (void)fprintf(out, " %s->%s", get_str(layer, "src", "?"), get_str(layer, "dst", "?"));
+            if (td_jv_is(td_jv_get(layer, "src"), TD_JV_STRING)) {
+                (void)fprintf(out, " %s->%s", jv_str(layer, "src", "?"), jv_str(layer, "dst", "?"));
             }
         }
         any = true;
@@ -172,9 +184,9 @@ static void write_path(json_t *conn, FILE *out)
     }
 }
 
-static bool listed(json_t *conn)
+static bool listed(const struct td_jv *conn)
 {
-    return conn != NULL && !json_is_null(json_object_get(conn, "tls"));
+    return conn != NULL && !td_jv_is(td_jv_get(conn, "tls"), TD_JV_NULL);
 }
 
 static int clamp_width(size_t w)
@@ -194,7 +206,7 @@ static bool text_put_field(struct td_text *t, const char *s)
 }
 
 /* text_put_stream appends what write() prints (a memory stream: the summary's printing code, unchanged). */
-static bool text_put_stream(struct td_text *t, void (*write)(json_t *, FILE *), json_t *arg)
+static bool text_put_stream(struct td_text *t, void (*write)(void *, FILE *), void *arg)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -208,12 +220,12 @@ static bool text_put_stream(struct td_text *t, void (*write)(json_t *, FILE *), 
     return ok;
 }
 
-static void write_conn_findings(json_t *findings, FILE *out)
+static void write_conn_findings(void *findings, FILE *out)
 {
     write_findings(findings, out, 4);
 }
 
-bool td_summary_entry_begin(struct td_json_ctx *ctx, json_t *conn, uint8_t widths[TD_SUMMARY_COLS],
+bool td_summary_entry_begin(struct td_json_ctx *ctx, const struct td_jv *conn, uint8_t widths[TD_SUMMARY_COLS],
                             struct td_text *entry)
 {
     memset(widths, 0, TD_SUMMARY_COLS);
@@ -233,7 +245,7 @@ bool td_summary_entry_begin(struct td_json_ctx *ctx, json_t *conn, uint8_t width
     for (size_t i = 0; ok && i < ENTRY_FIELDS; i++) {
         ok = text_put_field(entry, fields[i]);
     }
-    ok = ok && text_put_field(entry, row.text != NULL ? row.text : "") && text_put_stream(entry, write_path, conn);
+    ok = ok && text_put_field(entry, row.text != NULL ? row.text : "") && text_put_stream(entry, write_path, (void *)&conn);
     if (!ok) {
         ctx->failures++;
         entry->len = 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_json_write.c: reports/json_write.c writes exactly the bytes of jansson's json_dumps(v, JSON_COMPACT |
- * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY): edge values (every control character, quotes, UTF-8, extreme
+ * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY), for jansson values and for their json_tree.h copies: edge values (every control character, quotes, UTF-8, extreme
  * integers, reals that print with exponents), 20,000 random trees, and every golden file of the test suite;
  * and it refuses what cannot be a report (nesting past 64 levels) without leaving half a value behind. */
 #include "../testlib.h"
@@ -16,21 +16,73 @@
 
 #define FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY)
 
-static size_t compared;
+static size_t compared, compared_tree;
 
-/* same_as_jansson asserts that our text of v equals jansson's. */
+/* from_jansson makes the json_tree.h copy of v (in the caller's scope); *plain_keys is cleared when a key would
+ * need escaping, which the tree's keys (our own names) never do. */
+static struct td_jv *from_jansson(struct td_json_ctx *ctx, json_t *v, bool *plain_keys)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        struct td_jv *o = td_jv_object();
+        const char *key;
+        json_t *member;
+        json_object_foreach(v, key, member) {
+            for (const char *k = key; *k != '\0'; k++) {
+                *plain_keys &= (unsigned char)*k >= 0x20 && *k != '"' && *k != '\\';
+            }
+            td_jv_set(ctx, o, key, from_jansson(ctx, member, plain_keys));
+        }
+        return o;
+    }
+    case JSON_ARRAY: {
+        struct td_jv *a = td_jv_array();
+        size_t i;
+        json_t *member;
+        json_array_foreach(v, i, member) {
+            td_jv_append(ctx, a, from_jansson(ctx, member, plain_keys));
+        }
+        return a;
+    }
+    case JSON_STRING: return td_jv_strn(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: return td_jv_integer(json_integer_value(v));
+    case JSON_REAL: return td_jv_real(json_real_value(v));
+    case JSON_TRUE: return td_jv_true();
+    case JSON_FALSE: return td_jv_bool(false);
+    default: return td_jv_null();
+    }
+}
+
+static void same_text(const struct td_text *t, const char *want, const char *who)
+{
+    CU_ASSERT_EQUAL(t->len, strlen(want));
+    if (t->len != strlen(want) || memcmp(t->data, want, t->len) != 0) {
+        CU_FAIL("text differs from jansson's");
+        printf("\n  jansson: %.200s\n  %s:    %.*s\n", want, who, (int)(t->len < 200 ? t->len : 200), t->data);
+    }
+}
+
+/* same_as_jansson asserts that our text of v, and of its json_tree.h copy, equals jansson's. */
 static void same_as_jansson(json_t *v)
 {
     char *want = json_dumps(v, FLAGS);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
     struct td_text t = {0};
     CU_ASSERT_TRUE_FATAL(td_json_write_compact(&t, v));
-    CU_ASSERT_EQUAL(t.len, strlen(want));
-    if (t.len != strlen(want) || memcmp(t.data, want, t.len) != 0) {
-        CU_FAIL("text differs from jansson's");
-        printf("\n  jansson: %.200s\n  ours:    %.*s\n", want, (int)(t.len < 200 ? t.len : 200), t.data);
-    }
+    same_text(&t, want, "ours");
     compared++;
+    struct td_json_ctx ctx = {0};
+    bool plain_keys = true;
+    td_jv_scope_begin();
+    struct td_jv *tree = from_jansson(&ctx, v, &plain_keys);
+    CU_ASSERT_EQUAL(ctx.failures, 0);
+    if (plain_keys) {
+        t.len = 0;
+        CU_ASSERT_TRUE_FATAL(td_jv_write_compact(&t, tree));
+        same_text(&t, want, "tree");
+        compared_tree++;
+    }
+    td_jv_scope_end();
     free(want);
     free(t.data);
 }
@@ -225,6 +277,18 @@ static void test_refusals(void)
     CU_ASSERT_FALSE(td_json_write_compact(&t, deep));
     CU_ASSERT_EQUAL(t.len, before); /* nothing half-written */
     CU_ASSERT_EQUAL(memcmp(t.data, "keep", 4), 0);
+    struct td_json_ctx ctx = {0};
+    bool plain_keys = true;
+    td_jv_scope_begin();
+    CU_ASSERT_FALSE(td_jv_write_compact(&t, from_jansson(&ctx, deep, &plain_keys)));
+    CU_ASSERT_EQUAL(t.len, before);
+    struct td_jv *not_finite = td_jv_array();
+    td_jv_append(&ctx, not_finite, td_jv_integer(1));
+    td_jv_append(&ctx, not_finite, td_jv_real(INFINITY));
+    CU_ASSERT_FALSE(td_jv_write_compact(&t, not_finite));
+    CU_ASSERT_EQUAL(t.len, before);
+    CU_ASSERT_EQUAL(memcmp(t.data, "keep", 4), 0);
+    td_jv_scope_end();
     json_decref(deep);
     free(t.data);
 }
@@ -232,6 +296,7 @@ static void test_refusals(void)
 static void test_count(void)
 {
     CU_ASSERT_TRUE(compared > 20000);
+    CU_ASSERT_TRUE(compared_tree > 20000);
 }
 
 static CU_TestInfo tests[] = {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../../reports/json_tree.h"
 #include "../../../reports/report.h"
 
 /* 2013-11-03T07:45:43Z (date -u -d @1383464743) */
@@ -776,8 +777,9 @@ static void test_unwritable(void)
     CU_ASSERT_EQUAL(access(path, F_OK), -1);
 }
 
-/* jansson allocation failure (jansson's test_chaos): fail the n-th allocation for growing n. Every run must
- * either succeed or fail with TD_ERR_RESOURCE/TD_ERR_IO and leave no report and no temporary file. */
+/* Allocation failure (jansson's test_chaos), for jansson and the connections' value tree alike: fail the n-th
+ * allocation for growing n. Every run must either succeed or fail with TD_ERR_RESOURCE/TD_ERR_IO and leave no
+ * report and no temporary file. */
 static long chaos_left;
 
 static void *chaos_malloc(size_t n)
@@ -795,6 +797,7 @@ static void test_alloc_failure(void)
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
     (void)snprintf(path, sizeof(path), "%s/report.json", dir);
     json_set_alloc_funcs(chaos_malloc, free);
+    td_jv_set_alloc_funcs(chaos_malloc, free);
     bool succeeded = false;
     int failures = 0;
     for (long n = 0; n < 20000 && !succeeded; n++) {
@@ -815,6 +818,7 @@ static void test_alloc_failure(void)
     }
     chaos_left = -1;
     json_set_alloc_funcs(malloc, free);
+    td_jv_set_alloc_funcs(NULL, NULL);
     CU_ASSERT_TRUE(succeeded);
     CU_ASSERT(failures > 100); // the loop really exercised the failure paths
     json_t *root = load(path);
