@@ -9,12 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The hex digests are JA3's and JA4's, of texts that a capture's ClientHellos repeat over and over (one per
+ * client stack): the last results are remembered per thread, keyed on the whole text (compared, not only
+ * hashed), so a repeated text costs a hash and a compare instead of a digest. Longer texts are not kept. */
+#define MEMO_SLOTS 64u
+#define MEMO_TEXT_MAX 1024u
+
+struct memo {
+    uint64_t key;          /* text_key of the text and the algorithm; 0: empty */
+    uint32_t len;
+    bool md5;
+    char hex[65];
+    char text[MEMO_TEXT_MAX];
+};
+
 /* One thread's digest state. The context is reused: EVP_DigestInit_ex2 with the digest it already holds
  * only resets it. */
 struct digest_state {
     EVP_MD *md5;
     EVP_MD *sha256;
     EVP_MD_CTX *ctx;
+    struct memo memo[MEMO_SLOTS];
 };
 
 static _Thread_local struct digest_state *tls_state;
@@ -107,16 +122,55 @@ void td_digest_hex(const uint8_t *d, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+/* text_key: a 64-bit mix of the text, eight bytes at a time, and of the algorithm; never 0. */
+static uint64_t text_key(const unsigned char *p, size_t len, bool md5)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)len ^ (md5 ? 0x5bd1e995ull : 0);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof(w));
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t tail = 0;
+    if (len > i) {
+        memcpy(&tail, p + i, len - i);
+    }
+    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return h != 0 ? h : 1;
+}
+
 /* hex_digest writes the lowercase hex digest into out (want_len * 2 + 1 bytes), or "" on failure. */
 static void hex_digest(bool want_md5, const void *data, size_t len, char *out, unsigned int want_len)
 {
+    out[0] = '\0';
+    struct digest_state *s = thread_state();
+    if (s == NULL) {
+        return;
+    }
+    uint64_t key = 0;
+    struct memo *m = NULL;
+    if (len <= MEMO_TEXT_MAX) {
+        key = text_key(data, len, want_md5);
+        m = &s->memo[key % MEMO_SLOTS];
+        if (m->key == key && m->md5 == want_md5 && m->len == len && memcmp(m->text, data, len) == 0) {
+            memcpy(out, m->hex, (size_t)want_len * 2 + 1);
+            return;
+        }
+    }
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int d_len = 0;
-    out[0] = '\0';
     if (!digest(want_md5, data, len, d, &d_len) || d_len != want_len) {
         return;
     }
     td_digest_hex(d, d_len, out);
+    if (m != NULL) {
+        *m = (struct memo){.key = key, .len = (uint32_t)len, .md5 = want_md5};
+        memcpy(m->text, data, len);
+        memcpy(m->hex, out, (size_t)want_len * 2 + 1);
+    }
 }
 
 void td_digest_md5_hex(const void *data, size_t len, char out[33])

@@ -192,14 +192,19 @@ static struct td_jv *version_obj(struct td_json_ctx *ctx, uint16_t v)
 
 typedef const char *(*name16_fn)(uint16_t);
 
-/* ---- shared {code,name} values ----
- * Every ClientHello lists 20-60 codes, and a capture's hellos name the same few hundred over and over.
- * named_list hands out one object per (registry, code) and thread, made once in the thread's lasting region
- * (json_tree.h) so that it outlives the connection's scope. Nothing modifies them (named_list's callers only
- * append them) and they never leave the thread: the trees holding them are dumped within the scope, on the
- * thread that made them. The table is bounded; past it, objects are made per use as before. */
+/* ---- shared {code,name} values and remembered lists ----
+ * Every ClientHello lists 20-60 codes, and a capture's hellos name the same few hundred over and over, mostly
+ * in the same few lists (one per client stack). Per thread, named_list remembers the text of each list it has
+ * written (keyed on the registry and the codes, compared whole) and gives later hellos with the same list that
+ * text as a raw value; a list not remembered is made of one {code,name} object per (registry, code), made once
+ * in the thread's lasting region (json_tree.h) so that it outlives the connection's scope. Nothing modifies
+ * them and they never leave the thread: the trees holding them are dumped within the scope, on the thread that
+ * made them. Both tables are bounded; past them, lists and objects are made per use. */
 #define SHARED_SLOTS 4096u                  /* power of two */
 #define SHARED_MAX (SHARED_SLOTS / 4u * 3u) /* entries kept, so that probes stay short */
+#define LIST_SLOTS 1024u                    /* power of two */
+#define LIST_MAX (LIST_SLOTS / 4u * 3u)
+#define LIST_MAX_BYTES ((size_t)4 << 20)    /* of remembered text and codes per thread */
 
 struct shared_named {
     name16_fn fn;                           /* the registry; NULL: free slot */
@@ -207,9 +212,21 @@ struct shared_named {
     struct td_jv *obj;
 };
 
+struct list_memo {
+    name16_fn fn;                           /* the registry; NULL: free slot */
+    uint64_t key;
+    uint32_t num;                           /* codes */
+    uint32_t len;                           /* of text */
+    uint16_t *codes;
+    char *text;                             /* the list's compact JSON */
+};
+
 struct shared_table {
     struct shared_named slot[SHARED_SLOTS];
     uint32_t count;
+    struct list_memo list[LIST_SLOTS];
+    uint32_t lists;
+    size_t list_bytes;
 };
 
 static _Thread_local struct shared_table *tl_shared;
@@ -220,7 +237,12 @@ static bool shared_key_ok;
 /* Runs on the thread whose table it is (td_json_shared_free_thread, or the key's destructor at its exit). */
 static void shared_table_free(void *p)
 {
-    free(p);
+    struct shared_table *t = p;
+    for (uint32_t i = 0; t != NULL && i < LIST_SLOTS; i++) {
+        free(t->list[i].codes);
+        free(t->list[i].text);
+    }
+    free(t);
     td_jv_persist_free_thread();
 }
 
@@ -238,13 +260,9 @@ void td_json_shared_free_thread(void)
     }
 }
 
-/* shared_named returns the shared {code,name} object of (fn, v); NULL when there is none to share (no memory,
- * table full): the caller makes its own. */
-static struct td_jv *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
+/* thread_table: this thread's table, made on first use; NULL when it cannot be. */
+static struct shared_table *thread_table(void)
 {
-    if (fn == NULL) {
-        return NULL;
-    }
     struct shared_table *t = tl_shared;
     if (t == NULL) {
         (void)pthread_once(&shared_once, shared_key_make);
@@ -253,6 +271,17 @@ static struct td_jv *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_
         }
         tl_shared = t;
         (void)pthread_setspecific(shared_key, t);
+    }
+    return t;
+}
+
+/* shared_named returns the shared {code,name} object of (fn, v); NULL when there is none to share (no memory,
+ * table full): the caller makes its own. */
+static struct td_jv *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_t v)
+{
+    struct shared_table *t = fn != NULL ? thread_table() : NULL;
+    if (t == NULL) {
+        return NULL;
     }
     uint32_t h = ((uint32_t)v * 2654435761u) ^ (uint32_t)((uintptr_t)fn >> 4);
     for (uint32_t i = h & (SHARED_SLOTS - 1u);; i = (i + 1u) & (SHARED_SLOTS - 1u)) {
@@ -280,12 +309,72 @@ static struct td_jv *shared_named(struct td_json_ctx *ctx, name16_fn fn, uint16_
     }
 }
 
-static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+static struct td_jv *build_named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
 {
     struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
         struct td_jv *o = shared_named(ctx, fn, l->v[i]);
         td_jv_append(ctx, a, o != NULL ? o : named(ctx, l->v[i], fn != NULL ? fn(l->v[i]) : NULL));
+    }
+    return a;
+}
+
+static uint64_t list_key(name16_fn fn, const struct td_u16_list *l)
+{
+    uint64_t h = (uint64_t)(uintptr_t)fn * 0x9e3779b97f4a7c15ull ^ l->num;
+    for (uint32_t i = 0; i < l->num; i++) {
+        h = (h ^ l->v[i]) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* remember stores a copy of the list and the text of its array a in slot m; false when it cannot. */
+static bool remember(struct shared_table *t, struct list_memo *m, name16_fn fn, uint64_t key,
+                     const struct td_u16_list *l, const struct td_jv *a)
+{
+    struct td_text text = {0};
+    size_t codes_bytes = (size_t)l->num * sizeof(uint16_t);
+    uint16_t *codes = malloc(codes_bytes != 0 ? codes_bytes : 1);
+    if (codes == NULL || !td_jv_write_compact(&text, a) || text.len >= UINT32_MAX ||
+        t->list_bytes + text.len + codes_bytes > LIST_MAX_BYTES) {
+        free(codes);
+        free(text.data);
+        return false;
+    }
+    if (codes_bytes != 0) {
+        memcpy(codes, l->v, codes_bytes);
+    }
+    *m = (struct list_memo){.fn = fn, .key = key, .num = l->num, .len = (uint32_t)text.len, .codes = codes,
+                            .text = text.data};
+    t->lists++;
+    t->list_bytes += text.len + codes_bytes;
+    return true;
+}
+
+/* named_list: [{"code": ..., "name": ...}, ...] of the codes of l, named by fn. */
+static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+{
+    struct shared_table *t = fn != NULL && l->v != NULL ? thread_table() : NULL;
+    if (t == NULL) {
+        return build_named_list(ctx, l, fn);
+    }
+    uint64_t key = list_key(fn, l);
+    uint32_t i = (uint32_t)key & (LIST_SLOTS - 1u);
+    struct list_memo *m = &t->list[i];
+    while (m->fn != NULL) { /* ends: at most LIST_MAX of the slots are used */
+        if (m->fn == fn && m->key == key && m->num == l->num &&
+            memcmp(m->codes, l->v, (size_t)l->num * sizeof(uint16_t)) == 0) {
+            return td_jv_raw(m->text, m->len);
+        }
+        i = (i + 1u) & (LIST_SLOTS - 1u);
+        m = &t->list[i];
+    }
+    struct td_json_ctx own = {0};
+    struct td_jv *a = build_named_list(&own, l, fn);
+    ctx->failures += own.failures;
+    if (own.failures == 0 && t->lists < LIST_MAX && remember(t, m, fn, key, l, a)) {
+        return td_jv_raw(m->text, m->len);
     }
     return a;
 }

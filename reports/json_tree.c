@@ -294,6 +294,19 @@ struct td_jv *td_jv_str(const char *s)
     return v;
 }
 
+struct td_jv *td_jv_raw(const char *text, size_t len)
+{
+    if (text == NULL || len == 0 || len >= UINT32_MAX) {
+        return NULL;
+    }
+    struct td_jv *v = value(TD_JV_RAW);
+    if (v != NULL) {
+        v->u.string = text;
+        v->len = (uint32_t)len;
+    }
+    return v;
+}
+
 static bool add_member(struct td_jv *c, const char *key, struct td_jv *value)
 {
     struct td_jv_member *m = alloc(sizeof(*m));
@@ -391,6 +404,7 @@ static json_t *to_jansson(const struct td_jv *v, int depth)
     case TD_JV_INTEGER: return json_integer(v->u.integer);
     case TD_JV_REAL: return json_real(v->u.real);
     case TD_JV_STRING: return json_stringn_nocheck(v->u.string, v->len);
+    case TD_JV_RAW: return json_loadb(v->u.string, v->len, JSON_DECODE_ANY, NULL);
     case TD_JV_OBJECT:
     case TD_JV_ARRAY: {
         bool object = v->type == TD_JV_OBJECT;

@@ -18,7 +18,7 @@
 struct td_json_ctx;
 
 enum td_jv_type { TD_JV_NULL, TD_JV_TRUE, TD_JV_FALSE, TD_JV_INTEGER, TD_JV_REAL, TD_JV_STRING, TD_JV_OBJECT,
-                  TD_JV_ARRAY };
+                  TD_JV_ARRAY, TD_JV_RAW };
 
 struct td_jv_member;
 
@@ -81,6 +81,10 @@ struct td_jv *td_jv_strn(const char *s, size_t n);
 /* td_jv_str copies s, or is JSON null for NULL. Bytes that are not printable ASCII (wire strings arrive escaped,
  * this is the backstop) become \xNN, as dissect/escape.c writes them. */
 struct td_jv *td_jv_str(const char *s);
+
+/* td_jv_raw: a value already written as compact JSON text (len bytes of one whole value, as td_jv_write_compact
+ * writes it), not copied: it must stay valid while the value lives. Opaque to the readers below. */
+struct td_jv *td_jv_raw(const char *text, size_t len);
 
 /* td_jv_set appends key: value to obj, key being a literal or static name. A NULL obj or value counts a failure
  * in ctx. Keys are distinct (a debug build checks). */

@@ -272,6 +272,8 @@ static bool put_jv(struct td_text *t, const struct td_jv *v, int depth)
     }
     case TD_JV_STRING:
         return put_string(t, v->u.string, v->len);
+    case TD_JV_RAW:
+        return put(t, v->u.string, v->len);
     case TD_JV_INTEGER:
         return put_integer(t, v->u.integer);
     case TD_JV_REAL:

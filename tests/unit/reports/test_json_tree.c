@@ -4,8 +4,9 @@
  * threads build in their own regions; the lasting region outlives scopes; a value made outside any scope stops a
  * debug build; a refused block allocation makes constructors fail and the setters count it; strings are copied
  * and escaped as the dissector escapes; reading members back; the copy into jansson. Also the report's
- * hand-formatted RFC 3339 times (json.c's per-second cache), checked against date(1), and json.c's shared
- * {code,name} objects (one per code and thread, in the lasting region). */
+ * hand-formatted RFC 3339 times (json.c's per-second cache), checked against date(1), and json.c's remembered
+ * lists (one text per list and thread) and shared {code,name} objects (one per code and thread, in the lasting
+ * region) past the lists' bound. */
 #include "../testlib.h"
 
 #include <jansson.h>
@@ -228,8 +229,11 @@ static void test_reading_and_jansson(void)
     td_jv_set(&ctx, o, "ms", td_jv_real(1.5));
     td_jv_set(&ctx, o, "none", td_jv_null());
     td_jv_set(&ctx, o, "yes", td_jv_true());
+    static const char raw[] = "[1,{\"a\":null}]";
+    td_jv_set(&ctx, o, "raw", td_jv_raw(raw, sizeof(raw) - 1));
     CU_ASSERT_EQUAL(ctx.failures, 0);
-    CU_ASSERT_EQUAL(td_jv_size(o), 6);
+    CU_ASSERT_EQUAL(td_jv_size(o), 7);
+    CU_ASSERT_EQUAL(td_jv_size(td_jv_get(o, "raw")), 0); /* opaque */
     CU_ASSERT_EQUAL(td_jv_integer_value(td_jv_get(o, "id")), -7);
     CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(o, "name")), "x\"y");
     CU_ASSERT_EQUAL(td_jv_integer_value(td_jv_get(td_jv_at(td_jv_get(o, "list"), 2), "code")), 2);
@@ -245,7 +249,8 @@ static void test_reading_and_jansson(void)
     CU_ASSERT_STRING_EQUAL(got, want);
     CU_ASSERT_STRING_EQUAL(got, "{\"id\":-7,\"name\":\"x\\\"y\",\"list\":[{\"code\":0,\"name\":\"TLS_AES_128_GCM_SHA256\"},"
                                 "{\"code\":1,\"name\":\"TLS_AES_128_GCM_SHA256\"},{\"code\":2,\"name\":"
-                                "\"TLS_AES_128_GCM_SHA256\"}],\"ms\":1.5,\"none\":null,\"yes\":true}");
+                                "\"TLS_AES_128_GCM_SHA256\"}],\"ms\":1.5,\"none\":null,\"yes\":true,"
+                                "\"raw\":[1,{\"a\":null}]}");
     free(want);
     free(got);
     json_decref(j);
@@ -298,26 +303,53 @@ static const struct td_jv *connection_offering(uint16_t *ciphers, uint32_t num)
     return tree;
 }
 
-static void test_shared_names(void)
+static void test_remembered_lists_and_shared_names(void)
 {
+    static const char want[] = "[{\"code\":\"0xc02f\",\"name\":\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"},"
+                               "{\"code\":\"0x1301\",\"name\":\"TLS_AES_128_GCM_SHA256\"},"
+                               "{\"code\":\"0xc02f\",\"name\":\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"},"
+                               "{\"code\":\"0x0a0a\",\"name\":\"GREASE\"}]";
     uint16_t ciphers[] = {0xc02f, 0x1301, 0xc02f, 0x0a0a};
+    td_json_shared_free_thread(); /* start from empty tables */
     td_jv_scope_begin();
     const struct td_jv *a = suites_of(connection_offering(ciphers, 4));
     const struct td_jv *b = suites_of(connection_offering(ciphers, 4));
-    const struct td_jv *a0 = td_jv_at(a, 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a0);
-    CU_ASSERT_PTR_EQUAL(a0, td_jv_at(b, 0));  /* one object for both connections */
-    CU_ASSERT_PTR_EQUAL(a0, td_jv_at(a, 2));  /* and for the same code twice in one list */
-    CU_ASSERT_PTR_NOT_EQUAL(a0, td_jv_at(a, 1));
-    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(a0, "code")), "0xc02f");
-    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(a0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(td_jv_at(a, 3), "name")), "GREASE");
+    CU_ASSERT_TRUE_FATAL(td_jv_is(a, TD_JV_RAW) && td_jv_is(b, TD_JV_RAW));
+    CU_ASSERT_PTR_EQUAL(a->u.string, b->u.string); /* one remembered text for both connections */
+    char *text = text_of(a);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    free(text);
+    const char *remembered = a->u.string;
+    const struct td_jv *shorter = suites_of(connection_offering(ciphers, 3)); /* another list: its own text */
+    CU_ASSERT_PTR_NOT_EQUAL(shorter->u.string, remembered);
     td_jv_scope_end();
-    /* They outlive the scope: the next connection finds the same object, unchanged. */
+
+    /* Past the table's bound, lists are made per use, of shared {code,name} objects. */
+    uint16_t one[2];
     td_jv_scope_begin();
-    const struct td_jv *c = suites_of(connection_offering(ciphers, 1));
-    CU_ASSERT_PTR_EQUAL(td_jv_at(c, 0), a0);
-    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(a0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    for (uint16_t i = 0; i < 800; i++) {
+        one[0] = (uint16_t)(0x1000 + i);
+        (void)connection_offering(one, 1);
+    }
+    one[0] = 0xc02f;
+    one[1] = 0x1302;
+    const struct td_jv *c = suites_of(connection_offering(one, 2));
+    const struct td_jv *d = suites_of(connection_offering(one, 2));
+    CU_ASSERT_TRUE_FATAL(td_jv_is(c, TD_JV_ARRAY) && td_jv_is(d, TD_JV_ARRAY));
+    CU_ASSERT_PTR_NOT_EQUAL(c, d);
+    const struct td_jv *c0 = td_jv_at(c, 0);
+    CU_ASSERT_PTR_EQUAL(c0, td_jv_at(d, 0)); /* one object for both connections */
+    CU_ASSERT_PTR_NOT_EQUAL(c0, td_jv_at(c, 1));
+    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(c0, "code")), "0xc02f");
+    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(c0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    td_jv_scope_end();
+    /* Both outlive the scopes: the next connection finds them, unchanged. */
+    td_jv_scope_begin();
+    CU_ASSERT_PTR_EQUAL(suites_of(connection_offering(ciphers, 4))->u.string, remembered);
+    CU_ASSERT_STRING_EQUAL(remembered, want);
+    const struct td_jv *e = suites_of(connection_offering(one, 2));
+    CU_ASSERT_PTR_EQUAL(td_jv_at(e, 0), c0);
+    CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(c0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
     td_jv_scope_end();
     td_json_shared_free_thread();
 }
@@ -358,7 +390,7 @@ static CU_TestInfo tests[] = {
 #ifndef NDEBUG
     {"a key set twice stops a debug build", test_duplicate_key_stops_debug_build},
 #endif
-    {"shared {code,name} objects", test_shared_names},
+    {"remembered lists and shared {code,name} objects", test_remembered_lists_and_shared_names},
     {"RFC 3339 times with nanoseconds", test_times},
     CU_TEST_INFO_NULL,
 };
