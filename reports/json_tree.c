@@ -307,13 +307,12 @@ struct td_jv *td_jv_raw(const char *text, size_t len)
     return v;
 }
 
-static bool add_member(struct td_jv *c, const char *key, struct td_jv *value)
+static bool add_member(struct td_jv *c, const char *key, size_t key_len, struct td_jv *value)
 {
     struct td_jv_member *m = alloc(sizeof(*m));
     if (m == NULL) {
         return false;
     }
-    size_t key_len = key != NULL ? strlen(key) : 0;
     *m = (struct td_jv_member){.key = key, .key_len = (uint32_t)key_len, .value = value};
     if (c->u.members.last != NULL) {
         c->u.members.last->next = m;
@@ -325,24 +324,24 @@ static bool add_member(struct td_jv *c, const char *key, struct td_jv *value)
     return true;
 }
 
-void td_jv_set(struct td_json_ctx *ctx, struct td_jv *obj, const char *key, struct td_jv *value)
+void td_jv_setn(struct td_json_ctx *ctx, struct td_jv *obj, const char *key, size_t key_len, struct td_jv *value)
 {
-    if (obj == NULL || value == NULL || key == NULL || obj->type != TD_JV_OBJECT) {
+    if (obj == NULL || value == NULL || key == NULL || obj->type != TD_JV_OBJECT || key_len >= UINT32_MAX) {
         ctx->failures++;
         return;
     }
 #ifndef NDEBUG
     // jansson would replace a key set twice; the builders never do, and the writer relies on it.
-    assert(td_jv_get(obj, key) == NULL);
+    assert(td_jv_get(obj, key) == NULL && strlen(key) == key_len);
 #endif
-    if (!add_member(obj, key, value)) {
+    if (!add_member(obj, key, key_len, value)) {
         ctx->failures++;
     }
 }
 
 void td_jv_append(struct td_json_ctx *ctx, struct td_jv *arr, struct td_jv *value)
 {
-    if (arr == NULL || value == NULL || arr->type != TD_JV_ARRAY || !add_member(arr, NULL, value)) {
+    if (arr == NULL || value == NULL || arr->type != TD_JV_ARRAY || !add_member(arr, NULL, 0, value)) {
         ctx->failures++;
     }
 }

@@ -88,7 +88,9 @@ struct td_jv *td_jv_raw(const char *text, size_t len);
 
 /* td_jv_set appends key: value to obj, key being a literal or static name. A NULL obj or value counts a failure
  * in ctx. Keys are distinct (a debug build checks). */
-void td_jv_set(struct td_json_ctx *ctx, struct td_jv *obj, const char *key, struct td_jv *value);
+void td_jv_setn(struct td_json_ctx *ctx, struct td_jv *obj, const char *key, size_t key_len, struct td_jv *value);
+/* The key's length is folded at compile time for a literal (most calls). */
+#define td_jv_set(ctx, obj, key, value) td_jv_setn((ctx), (obj), (key), __builtin_strlen(key), (value))
 /* td_jv_append appends value to arr; failures are counted in ctx. */
 void td_jv_append(struct td_json_ctx *ctx, struct td_jv *arr, struct td_jv *value);
 

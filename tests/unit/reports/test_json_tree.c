@@ -346,7 +346,7 @@ static void test_remembered_lists_and_shared_names(void)
     /* Both outlive the scopes: the next connection finds them, unchanged. */
     td_jv_scope_begin();
     CU_ASSERT_PTR_EQUAL(suites_of(connection_offering(ciphers, 4))->u.string, remembered);
-    CU_ASSERT_STRING_EQUAL(remembered, want);
+    CU_ASSERT_EQUAL(memcmp(remembered, want, sizeof(want) - 1), 0); /* raw text has its length, no NUL */
     const struct td_jv *e = suites_of(connection_offering(one, 2));
     CU_ASSERT_PTR_EQUAL(td_jv_at(e, 0), c0);
     CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(c0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
