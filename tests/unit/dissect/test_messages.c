@@ -7,7 +7,6 @@
  * and `openssl x509`, never from running this code. */
 #include "../../../capture/arena.h"
 #include "../../../dissect/cert.h"
-#include "../../../dissect/digest.h"
 #include "../../../dissect/internal.h"
 #include "../testlib.h"
 
@@ -1168,19 +1167,6 @@ static void test_escape(void)
     td_arena_cleanup(&none);
 }
 
-static void test_digest(void)
-{
-    char md5[33];
-    char sha[65];
-    // RFC 1321 §A.5 and FIPS 180-2 test vectors for "abc"
-    td_digest_md5_hex("abc", 3, md5);
-    STR_EQ(md5, "900150983cd24fb0d6963f7d28e17f72");
-    td_digest_sha256_hex("abc", 3, sha);
-    STR_EQ(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    td_digest_md5_hex("", 0, md5);
-    STR_EQ(md5, "d41d8cd98f00b204e9800998ecf8427e");
-}
-
 static CU_TestInfo tests[] = {
     {"ske_dhe_tls12", test_ske_dhe_tls12},
     {"ske_dhe_tls11", test_ske_dhe_tls11},
@@ -1199,7 +1185,6 @@ static CU_TestInfo tests[] = {
     {"certificate_real", test_certificate_real},
     {"certificate_built", test_certificate_built},
     {"escape", test_escape},
-    {"digest", test_digest},
     CU_TEST_INFO_NULL,
 };
 
