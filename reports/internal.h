@@ -197,6 +197,9 @@ struct td_jv *td_json_connection_summary(struct td_json_ctx *ctx, const struct t
 /* td_json_shared_free_thread frees the calling thread's shared {code,name} values (json.c; worker threads' are
  * freed when they exit). Call it when no JSON tree of the thread is alive. */
 void td_json_shared_free_thread(void);
+/* td_json_lists_refresh empties this thread's remembered lists once they filled up (json.c); call it between
+ * connections, outside any json_tree.h scope. */
+void td_json_lists_refresh(void);
 /* td_json_outcome builds a connection's "outcome" object (result, frame, by, alert, after, text), in the
  * caller's json_tree.h scope. */
 struct td_jv *td_json_outcome(struct td_json_ctx *ctx, const struct td_flow_info *info, const struct td_tls_facts *f);

@@ -199,7 +199,8 @@ typedef const char *(*name16_fn)(uint16_t);
  * text as a raw value; a list not remembered is made of one {code,name} object per (registry, code), made once
  * in the thread's lasting region (json_tree.h) so that it outlives the connection's scope. Nothing modifies
  * them and they never leave the thread: the trees holding them are dumped within the scope, on the thread that
- * made them. Both tables are bounded; past them, lists and objects are made per use. */
+ * made them. Both tables are bounded; past them, lists and objects are made per use, and a full list table is
+ * emptied between connections (td_json_lists_refresh). */
 #define SHARED_SLOTS 4096u                  /* power of two */
 #define SHARED_MAX (SHARED_SLOTS / 4u * 3u) /* entries kept, so that probes stay short */
 #define LIST_SLOTS 1024u                    /* power of two */
@@ -227,6 +228,7 @@ struct shared_table {
     struct list_memo list[LIST_SLOTS];
     uint32_t lists;
     size_t list_bytes;
+    bool lists_full;                        /* a list found no room: forget them all when it is safe */
 };
 
 static _Thread_local struct shared_table *tl_shared;
@@ -234,16 +236,30 @@ static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static pthread_key_t shared_key; /* its destructor frees a finished thread's table */
 static bool shared_key_ok;
 
+static void lists_forget(struct shared_table *t)
+{
+    for (uint32_t i = 0; i < LIST_SLOTS; i++) {
+        free(t->list[i].codes);
+        free(t->list[i].text);
+        t->list[i] = (struct list_memo){0};
+    }
+    t->lists = 0;
+    t->list_bytes = 0;
+    t->lists_full = false;
+}
+
 /* Runs on the thread whose table it is (td_json_shared_free_thread, or the key's destructor at its exit). */
 static void shared_table_free(void *p)
 {
     struct shared_table *t = p;
-    for (uint32_t i = 0; t != NULL && i < LIST_SLOTS; i++) {
-        free(t->list[i].codes);
-        free(t->list[i].text);
+    if (t != NULL) {
+        lists_forget(t);
     }
     free(t);
-    td_jv_persist_free_thread();
+    if (t == tl_shared) {
+        tl_shared = NULL;
+    }
+    td_jv_persist_free_thread(); /* the shared objects: nothing points at them now */
 }
 
 static void shared_key_make(void)
@@ -338,9 +354,15 @@ static bool remember(struct shared_table *t, struct list_memo *m, name16_fn fn, 
     uint16_t *codes = malloc(codes_bytes != 0 ? codes_bytes : 1);
     if (codes == NULL || !td_jv_write_compact(&text, a) || text.len >= UINT32_MAX ||
         t->list_bytes + text.len + codes_bytes > LIST_MAX_BYTES) {
+        t->lists_full = codes != NULL && text.len < UINT32_MAX; /* out of room, not of memory */
         free(codes);
         free(text.data);
         return false;
+    }
+    // Kept at its size: the writer's buffer starts at 16 KiB.
+    char *exact = realloc(text.data, text.len);
+    if (exact != NULL) {
+        text.data = exact;
     }
     if (codes_bytes != 0) {
         memcpy(codes, l->v, codes_bytes);
@@ -373,10 +395,23 @@ static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_lis
     struct td_json_ctx own = {0};
     struct td_jv *a = build_named_list(&own, l, fn);
     ctx->failures += own.failures;
-    if (own.failures == 0 && t->lists < LIST_MAX && remember(t, m, fn, key, l, a)) {
+    if (own.failures == 0 && t->lists >= LIST_MAX) {
+        t->lists_full = true;
+    } else if (own.failures == 0 && remember(t, m, fn, key, l, a)) {
         return td_jv_raw(m->text, m->len);
     }
     return a;
+}
+
+void td_json_lists_refresh(void)
+{
+    // Some stacks make every hello's list different (Chrome shuffles its extensions): once the table is full of
+    // those, it is emptied, so that the lists that do repeat are remembered again. Only outside a scope: trees
+    // point at the remembered text.
+    struct shared_table *t = tl_shared;
+    if (t != NULL && t->lists_full && !td_jv_in_scope()) {
+        lists_forget(t);
+    }
 }
 
 static const char *cipher_name(uint16_t code)

@@ -5,7 +5,9 @@
 #include "json_tree.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,9 @@
 struct block {
     struct block *next;
     size_t size, used;     /* of data */
-    unsigned char data[]; /* at offset 24: 8-byte aligned */
+    unsigned char data[];
 };
+static_assert(offsetof(struct block, data) % ALIGNMENT == 0, "values in a block must be 8-byte aligned");
 
 struct region {
     struct block *head;    /* the block being carved; older ones follow */
@@ -37,6 +40,12 @@ static bool exit_key_ok;
 
 static void *(*block_malloc)(size_t) = malloc;
 static void (*block_free)(void *) = free;
+static size_t block_bytes = BLOCK_BYTES;
+
+void td_jv_set_block_bytes(size_t n)
+{
+    block_bytes = n != 0 ? n : BLOCK_BYTES;
+}
 
 void td_jv_set_alloc_funcs(void *(*malloc_fn)(size_t), void (*free_fn)(void *))
 {
@@ -48,8 +57,7 @@ static void region_empty(struct region *r, bool keep_one);
 
 void td_jv_free_thread(void)
 {
-    region_empty(&tl_scope, false);
-    region_empty(&tl_lasting, false);
+    region_empty(&tl_scope, false); /* the lasting region is its owner's to free (td_jv_persist_free_thread) */
 }
 
 static void thread_exit(void *unused)
@@ -75,14 +83,17 @@ static void hook_thread_exit(void)
 static void *region_alloc(struct region *r, size_t n)
 {
     size_t size = (n + (ALIGNMENT - 1)) & ~(ALIGNMENT - 1);
+    if (size < n) {
+        return NULL;
+    }
     struct block *b = r->head;
     if (b != NULL && size <= b->size - b->used) {
         void *p = b->data + b->used;
         b->used += size;
         return p;
     }
-    size_t data = size > BLOCK_BYTES ? size : BLOCK_BYTES;
-    if (size < n || data > SIZE_MAX - sizeof(struct block)) {
+    size_t data = size > block_bytes ? size : block_bytes;
+    if (data > SIZE_MAX - sizeof(struct block)) {
         return NULL;
     }
     if (!tl_exit_hooked) {
@@ -104,7 +115,7 @@ static void region_empty(struct region *r, bool keep_one)
     struct block *kept = NULL;
     for (struct block *b = r->head, *next; b != NULL; b = next) {
         next = b->next;
-        if (keep_one && kept == NULL && b->size == BLOCK_BYTES) {
+        if (keep_one && kept == NULL && b->size == block_bytes) {
             kept = b;
             continue;
         }
@@ -147,6 +158,11 @@ void td_jv_persist_end(void)
 void td_jv_persist_free_thread(void)
 {
     region_empty(&tl_lasting, false);
+}
+
+bool td_jv_in_scope(void)
+{
+    return tl_depth > 0;
 }
 
 size_t td_jv_region_bytes(void)
@@ -218,6 +234,9 @@ struct td_jv *td_jv_u64(uint64_t u)
 
 struct td_jv *td_jv_real(double d)
 {
+    if (!isfinite(d)) {
+        return NULL; /* as json_real: JSON has no NaN or infinity */
+    }
     struct td_jv *v = value(TD_JV_REAL);
     if (v != NULL) {
         v->u.real = d;
@@ -230,11 +249,11 @@ struct td_jv *td_jv_lit(const char *s)
     if (s == NULL) {
         return NULL;
     }
-    struct td_jv *v = value(TD_JV_STRING);
+    size_t n = strlen(s);
+    struct td_jv *v = n < UINT32_MAX ? value(TD_JV_STRING) : NULL;
     if (v != NULL) {
-        size_t n = strlen(s);
         v->u.string = s;
-        v->len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+        v->len = (uint32_t)n;
     }
     return v;
 }

@@ -4,8 +4,9 @@
  * capture. jansson hashes and copies every key into a per-object table, counts references and frees value by
  * value; that was two fifths of a report run's instructions. Here an object is a list of members in insertion
  * order whose keys are the builders' string literals (never copied), every value comes from a per-thread region
- * that is reset in one step when the connection is done, and null/true/false are shared constants. jansson is
- * still used for what is built once (head and tail of the report, findings, events); td_jv_to_jansson bridges.
+ * that is reset in one step when the connection is done, and null/true/false are shared constants. jansson still
+ * builds the head and tail of the report and the smaller parts (findings, servers, events); td_jv_to_jansson
+ * bridges.
  * Values are written by td_jv_write_compact (json_write.c), byte for byte as jansson would write the same tree. */
 #ifndef TD_REPORTS_JSON_TREE_H
 #define TD_REPORTS_JSON_TREE_H
@@ -51,17 +52,23 @@ struct td_jv_member {
 void td_jv_scope_begin(void);
 void td_jv_scope_end(void);
 /* td_jv_persist_begin/end: values made in between (inside a scope) come from this thread's lasting region
- * instead, which td_jv_persist_free_thread frees (json.c's shared {code,name} objects). */
+ * instead (json.c's shared {code,name} objects). td_jv_persist_free_thread frees that region: only its user
+ * knows when nothing points into it any more (json.c's table, which frees it with itself). */
 void td_jv_persist_begin(void);
 void td_jv_persist_end(void);
 void td_jv_persist_free_thread(void);
-/* td_jv_free_thread frees both regions of this thread (at a thread's exit this happens by itself). */
+/* td_jv_free_thread frees this thread's scope region (at a thread's exit this happens by itself). */
 void td_jv_free_thread(void);
+/* td_jv_in_scope: this thread is inside a scope (a tree may still point at remembered text). */
+bool td_jv_in_scope(void);
 /* td_jv_region_bytes: bytes this thread's scope region holds now (tests). */
 size_t td_jv_region_bytes(void);
 /* td_jv_set_alloc_funcs replaces malloc/free for the regions' blocks (tests inject failures, as jansson's
- * json_set_alloc_funcs); NULL restores them. Not thread-safe: call it while no other thread builds values. */
+ * json_set_alloc_funcs); NULL restores them. td_jv_set_block_bytes sets the usual block size (tests make it
+ * small so that a tree needs many blocks; 0 restores 64 KiB). Not thread-safe: call them while no thread holds
+ * values. */
 void td_jv_set_alloc_funcs(void *(*malloc_fn)(size_t), void (*free_fn)(void *));
+void td_jv_set_block_bytes(size_t n);
 
 /* --- constructors: NULL when out of memory or outside a scope --- */
 struct td_jv *td_jv_object(void);
@@ -72,6 +79,7 @@ struct td_jv *td_jv_true(void);
 struct td_jv *td_jv_integer(int64_t v);
 /* td_jv_u64 clamps values above INT64_MAX (never expected) to it, as the report's integers are signed. */
 struct td_jv *td_jv_u64(uint64_t v);
+/* td_jv_real: NULL for NaN and infinities, as json_real (JSON has none). */
 struct td_jv *td_jv_real(double v);
 /* td_jv_lit: a string value of a literal or a static table's name, not copied (it must stay valid while the
  * value lives); printable ASCII. */
@@ -89,7 +97,8 @@ struct td_jv *td_jv_raw(const char *text, size_t len);
 /* td_jv_set appends key: value to obj, key being a literal or static name. A NULL obj or value counts a failure
  * in ctx. Keys are distinct (a debug build checks). */
 void td_jv_setn(struct td_json_ctx *ctx, struct td_jv *obj, const char *key, size_t key_len, struct td_jv *value);
-/* The key's length is folded at compile time for a literal (most calls). */
+/* The key's length is folded at compile time for a literal (most calls); key is evaluated twice and must not be
+ * NULL. */
 #define td_jv_set(ctx, obj, key, value) td_jv_setn((ctx), (obj), (key), __builtin_strlen(key), (value))
 /* td_jv_append appends value to arr; failures are counted in ctx. */
 void td_jv_append(struct td_json_ctx *ctx, struct td_jv *arr, struct td_jv *value);

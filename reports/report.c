@@ -372,6 +372,7 @@ static struct td_report_prepared *prepare(size_t input_index, const struct td_fl
                                             p->text.data[p->text.len - 1] == '}'));
     p->summary_line = with_summary && json != NULL && td_summary_entry_begin(&p->ctx, json, p->widths, &p->summary);
     td_jv_scope_end();
+    td_json_lists_refresh();
     if (!p->ok) {
         p->ctx.failures++;
     }

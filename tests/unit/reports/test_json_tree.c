@@ -173,7 +173,7 @@ static void test_refused_block(void)
     td_jv_scope_begin();
     struct td_json_ctx ctx = {0};
     struct td_jv *o = td_jv_object();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(o); /* from the block kept by an earlier scope */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o); /* made before blocks are refused */
     td_jv_set_alloc_funcs(refuse, NULL);
     /* Use up the block (an integer is the smallest value); then no new block is given. */
     int made = 0;
@@ -183,6 +183,7 @@ static void test_refused_block(void)
     CU_ASSERT_TRUE(made > 1000 && made < 100000);
     CU_ASSERT_PTR_NULL(td_jv_integer(1));
     CU_ASSERT_PTR_NULL(td_jv_strn("x", 1));
+    CU_ASSERT_PTR_NULL(td_jv_real(1.0 / 0.0)); /* not even tried: JSON has no infinity */
     td_jv_set(&ctx, o, "a", td_jv_integer(1));
     td_jv_set(&ctx, o, "b", td_jv_null()); /* the value is a constant, the member needs memory */
     td_jv_append(&ctx, td_jv_array(), td_jv_null());
@@ -321,6 +322,7 @@ static void test_remembered_lists_and_shared_names(void)
     free(text);
     const char *remembered = a->u.string;
     const struct td_jv *shorter = suites_of(connection_offering(ciphers, 3)); /* another list: its own text */
+    CU_ASSERT_TRUE_FATAL(td_jv_is(shorter, TD_JV_RAW));
     CU_ASSERT_PTR_NOT_EQUAL(shorter->u.string, remembered);
     td_jv_scope_end();
 
@@ -350,6 +352,21 @@ static void test_remembered_lists_and_shared_names(void)
     const struct td_jv *e = suites_of(connection_offering(one, 2));
     CU_ASSERT_PTR_EQUAL(td_jv_at(e, 0), c0);
     CU_ASSERT_STRING_EQUAL(td_jv_string(td_jv_get(c0, "name")), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    td_json_lists_refresh(); /* inside a scope: nothing happens, e's tree may point at remembered text */
+    CU_ASSERT_PTR_EQUAL(suites_of(connection_offering(ciphers, 4))->u.string, remembered);
+    td_jv_scope_end();
+    /* Between connections a full table is emptied, and lists are remembered again, the one that found no room
+     * too. */
+    td_json_lists_refresh();
+    td_jv_scope_begin();
+    const struct td_jv *f = suites_of(connection_offering(one, 2));
+    const struct td_jv *g = suites_of(connection_offering(one, 2));
+    CU_ASSERT_TRUE_FATAL(td_jv_is(f, TD_JV_RAW) && td_jv_is(g, TD_JV_RAW));
+    CU_ASSERT_PTR_EQUAL(f->u.string, g->u.string);
+    const struct td_jv *again = suites_of(connection_offering(ciphers, 4));
+    CU_ASSERT_TRUE_FATAL(td_jv_is(again, TD_JV_RAW));
+    CU_ASSERT_EQUAL(again->len, sizeof(want) - 1);
+    CU_ASSERT_EQUAL(memcmp(again->u.string, want, sizeof(want) - 1), 0);
     td_jv_scope_end();
     td_json_shared_free_thread();
 }

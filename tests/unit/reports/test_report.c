@@ -798,6 +798,7 @@ static void test_alloc_failure(void)
     (void)snprintf(path, sizeof(path), "%s/report.json", dir);
     json_set_alloc_funcs(chaos_malloc, free);
     td_jv_set_alloc_funcs(chaos_malloc, free);
+    td_jv_set_block_bytes(256); /* a connection's tree takes many blocks: failures land inside it */
     bool succeeded = false;
     int failures = 0;
     for (long n = 0; n < 20000 && !succeeded; n++) {
@@ -819,6 +820,7 @@ static void test_alloc_failure(void)
     chaos_left = -1;
     json_set_alloc_funcs(malloc, free);
     td_jv_set_alloc_funcs(NULL, NULL);
+    td_jv_set_block_bytes(0);
     CU_ASSERT_TRUE(succeeded);
     CU_ASSERT(failures > 100); // the loop really exercised the failure paths
     json_t *root = load(path);
