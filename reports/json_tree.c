@@ -71,7 +71,7 @@ static void exit_key_make(void)
     exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
 }
 
-/* hook_thread_exit makes the thread's exit free its regions (a worker's blocks would be lost otherwise). */
+/* hook_thread_exit makes the thread's exit free its scope region (a worker's blocks would be lost otherwise). */
 static void hook_thread_exit(void)
 {
     (void)pthread_once(&exit_once, exit_key_make);
@@ -80,7 +80,28 @@ static void hook_thread_exit(void)
     }
 }
 
-static void *region_alloc(struct region *r, size_t n)
+/* region_grow starts a new block for a value of size bytes (already rounded) that did not fit. */
+__attribute__((noinline)) static void *region_grow(struct region *r, size_t size)
+{
+    size_t data = size > block_bytes ? size : block_bytes;
+    if (data > SIZE_MAX - sizeof(struct block)) {
+        return NULL;
+    }
+    if (!tl_exit_hooked) {
+        hook_thread_exit();
+    }
+    struct block *b = block_malloc(sizeof(struct block) + data);
+    if (b == NULL) {
+        return NULL;
+    }
+    *b = (struct block){.next = r->head, .size = data, .used = size};
+    r->head = b;
+    r->bytes += data;
+    return b->data;
+}
+
+/* region_alloc carves n bytes from the current block (inline: every value and member comes through here). */
+static inline void *region_alloc(struct region *r, size_t n)
 {
     size_t size = (n + (ALIGNMENT - 1)) & ~(ALIGNMENT - 1);
     if (size < n) {
@@ -92,21 +113,7 @@ static void *region_alloc(struct region *r, size_t n)
         b->used += size;
         return p;
     }
-    size_t data = size > block_bytes ? size : block_bytes;
-    if (data > SIZE_MAX - sizeof(struct block)) {
-        return NULL;
-    }
-    if (!tl_exit_hooked) {
-        hook_thread_exit();
-    }
-    b = block_malloc(sizeof(struct block) + data);
-    if (b == NULL) {
-        return NULL;
-    }
-    *b = (struct block){.next = r->head, .size = data, .used = size};
-    r->head = b;
-    r->bytes += data;
-    return b->data;
+    return region_grow(r, size);
 }
 
 /* region_empty frees the blocks; keep_one keeps one block of the usual size, emptied, for the next use. */
@@ -170,7 +177,7 @@ size_t td_jv_region_bytes(void)
     return tl_scope.bytes;
 }
 
-static void *alloc(size_t n)
+static inline void *alloc(size_t n)
 {
     // A value made outside a scope would live until some later scope ends: a caller's mistake.
     assert(tl_depth > 0);
