@@ -194,9 +194,10 @@ typedef const char *(*name16_fn)(uint16_t);
 
 /* ---- shared {code,name} values and remembered lists ----
  * Every ClientHello lists 20-60 codes, and a capture's hellos name the same few hundred over and over, mostly
- * in the same few lists (one per client stack). Per thread, named_list remembers the text of each list it has
- * written (keyed on the registry and the codes, compared whole) and gives later hellos with the same list that
- * text as a raw value; a list not remembered is made of one {code,name} object per (registry, code), made once
+ * in the same few lists (one per client stack). Per thread, remembered_list keeps the text of each list it has
+ * written (cipher suites, extensions, groups, signature algorithms, versions, point formats, certificate types:
+ * keyed on how it is written, the registry and the codes, compared whole) and gives later hellos with the same
+ * list that text as a raw value; a list not remembered is made of one {code,name} object per (registry, code), made once
  * in the thread's lasting region (json_tree.h) so that it outlives the connection's scope. Nothing modifies
  * them and they never leave the thread: the trees holding them are dumped within the scope, on the thread that
  * made them. Both tables are bounded; past them, lists and objects are made per use, and a full list table is
@@ -213,8 +214,12 @@ struct shared_named {
     struct td_jv *obj;
 };
 
+struct td_json_ctx;
+typedef struct td_jv *(*list_builder)(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn);
+
 struct list_memo {
-    name16_fn fn;                           /* the registry; NULL: free slot */
+    list_builder build;                     /* how the list is written; NULL: free slot */
+    name16_fn fn;                           /* the registry (NULL for some builders) */
     uint64_t key;
     uint32_t num;                           /* codes */
     uint32_t len;                           /* of text */
@@ -335,9 +340,9 @@ static struct td_jv *build_named_list(struct td_json_ctx *ctx, const struct td_u
     return a;
 }
 
-static uint64_t list_key(name16_fn fn, const struct td_u16_list *l)
+static uint64_t list_key(list_builder build, name16_fn fn, const struct td_u16_list *l)
 {
-    uint64_t h = (uint64_t)(uintptr_t)fn * 0x9e3779b97f4a7c15ull ^ l->num;
+    uint64_t h = ((uint64_t)(uintptr_t)fn * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uintptr_t)build >> 3) ^ l->num;
     for (uint32_t i = 0; i < l->num; i++) {
         h = (h ^ l->v[i]) * 0xff51afd7ed558ccdull;
         h ^= h >> 29;
@@ -346,7 +351,7 @@ static uint64_t list_key(name16_fn fn, const struct td_u16_list *l)
 }
 
 /* remember stores a copy of the list and the text of its array a in slot m; false when it cannot. */
-static bool remember(struct shared_table *t, struct list_memo *m, name16_fn fn, uint64_t key,
+static bool remember(struct shared_table *t, struct list_memo *m, list_builder build, name16_fn fn, uint64_t key,
                      const struct td_u16_list *l, const struct td_jv *a)
 {
     struct td_text text = {0};
@@ -367,25 +372,27 @@ static bool remember(struct shared_table *t, struct list_memo *m, name16_fn fn, 
     if (codes_bytes != 0) {
         memcpy(codes, l->v, codes_bytes);
     }
-    *m = (struct list_memo){.fn = fn, .key = key, .num = l->num, .len = (uint32_t)text.len, .codes = codes,
-                            .text = text.data};
+    *m = (struct list_memo){.build = build, .fn = fn, .key = key, .num = l->num, .len = (uint32_t)text.len,
+                            .codes = codes, .text = text.data};
     t->lists++;
     t->list_bytes += text.len + codes_bytes;
     return true;
 }
 
-/* named_list: [{"code": ..., "name": ...}, ...] of the codes of l, named by fn. */
-static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+/* remembered_list: the array build makes of l and fn, as a remembered text when the same list was written
+ * before on this thread. */
+static struct td_jv *remembered_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn,
+                                     list_builder build)
 {
-    struct shared_table *t = fn != NULL && l->v != NULL ? thread_table() : NULL;
+    struct shared_table *t = l->v != NULL ? thread_table() : NULL;
     if (t == NULL) {
-        return build_named_list(ctx, l, fn);
+        return build(ctx, l, fn);
     }
-    uint64_t key = list_key(fn, l);
+    uint64_t key = list_key(build, fn, l);
     uint32_t i = (uint32_t)key & (LIST_SLOTS - 1u);
     struct list_memo *m = &t->list[i];
-    while (m->fn != NULL) { /* ends: at most LIST_MAX of the slots are used */
-        if (m->fn == fn && m->key == key && m->num == l->num &&
+    while (m->build != NULL) { /* ends: at most LIST_MAX of the slots are used */
+        if (m->build == build && m->fn == fn && m->key == key && m->num == l->num &&
             memcmp(m->codes, l->v, (size_t)l->num * sizeof(uint16_t)) == 0) {
             return td_jv_raw(m->text, m->len);
         }
@@ -393,14 +400,20 @@ static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_lis
         m = &t->list[i];
     }
     struct td_json_ctx own = {0};
-    struct td_jv *a = build_named_list(&own, l, fn);
+    struct td_jv *a = build(&own, l, fn);
     ctx->failures += own.failures;
     if (own.failures == 0 && t->lists >= LIST_MAX) {
         t->lists_full = true;
-    } else if (own.failures == 0 && remember(t, m, fn, key, l, a)) {
+    } else if (own.failures == 0 && remember(t, m, build, fn, key, l, a)) {
         return td_jv_raw(m->text, m->len);
     }
     return a;
+}
+
+/* named_list: [{"code": ..., "name": ...}, ...] of the codes of l, named by fn. */
+static struct td_jv *named_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+{
+    return remembered_list(ctx, l, fn, build_named_list);
 }
 
 void td_json_lists_refresh(void)
@@ -420,13 +433,19 @@ static const char *cipher_name(uint16_t code)
     return cs != NULL ? cs->name : NULL;
 }
 
-static struct td_jv *version_list(struct td_json_ctx *ctx, const struct td_u16_list *l)
+static struct td_jv *build_version_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn unused)
 {
+    (void)unused;
     struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
         td_jv_append(ctx, a, version_obj(ctx, l->v[i]));
     }
     return a;
+}
+
+static struct td_jv *version_list(struct td_json_ctx *ctx, const struct td_u16_list *l)
+{
+    return remembered_list(ctx, l, NULL, build_version_list);
 }
 
 /* EC point formats (RFC 8422 §5.1.2) and client certificate types (RFC 5246 §7.4.4, RFC 8422 §5.5):
@@ -458,7 +477,7 @@ static const char *cert_type_name(uint16_t v)
 }
 
 /* u8 registries: {"code": "0x01", "name": ...} */
-static struct td_jv *named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+static struct td_jv *build_named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
 {
     struct td_jv *a = td_jv_array();
     for (uint32_t i = 0; l->v != NULL && i < l->num; i++) {
@@ -474,6 +493,11 @@ static struct td_jv *named8_list(struct td_json_ctx *ctx, const struct td_u16_li
         td_jv_append(ctx, a, o);
     }
     return a;
+}
+
+static struct td_jv *named8_list(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn)
+{
+    return remembered_list(ctx, l, fn, build_named8_list);
 }
 
 static struct td_jv *str_list(struct td_json_ctx *ctx, char *const *v, uint32_t num)

@@ -371,6 +371,44 @@ static void test_remembered_lists_and_shared_names(void)
     td_json_shared_free_thread();
 }
 
+/* The same codes in two kinds of list (cipher suites, versions) are two texts: the key holds the registry and
+ * how a list is written. */
+static void test_remembered_lists_by_kind(void)
+{
+    static uint16_t codes[] = {0x0304, 0x0303};
+    static struct td_client_hello ch;
+    static struct td_tls_facts f;
+    memset(&ch, 0, sizeof(ch));
+    memset(&f, 0, sizeof(f));
+    ch.ciphers = (struct td_u16_list){codes, 2};
+    ch.supported_versions = (struct td_u16_list){codes, 2};
+    f.is_tls = true;
+    f.client_hellos[0] = &ch;
+    f.num_client_hellos = f.client_hellos_seen = 1;
+    f.last_hs_msg = f.outcome_alert = f.outcome_after_msg = -1;
+    f.outcome = TD_OUTCOME_INCOMPLETE;
+    struct td_flow_info info = {.id = 1, .transport = TD_TRANSPORT_TCP};
+    static const char versions[] = "[{\"code\":\"0x0304\",\"name\":\"TLS 1.3\"},{\"code\":\"0x0303\",\"name\":\"TLS 1.2\"}]";
+    td_json_shared_free_thread();
+    for (int round = 0; round < 2; round++) { /* made, then remembered */
+        struct td_json_ctx ctx = {0};
+        td_jv_scope_begin();
+        const struct td_jv *hello = td_jv_at(td_jv_get(td_jv_get(td_json_connection(&ctx, 0, &info, &f), "tls"),
+                                                       "client_hellos"), 0);
+        const struct td_jv *v = td_jv_get(hello, "supported_versions");
+        const struct td_jv *c = td_jv_get(hello, "cipher_suites");
+        CU_ASSERT_EQUAL(ctx.failures, 0);
+        CU_ASSERT_TRUE_FATAL(td_jv_is(v, TD_JV_RAW) && td_jv_is(c, TD_JV_RAW));
+        CU_ASSERT_PTR_NOT_EQUAL(v->u.string, c->u.string);
+        CU_ASSERT_EQUAL(v->len, sizeof(versions) - 1);
+        CU_ASSERT_EQUAL(memcmp(v->u.string, versions, sizeof(versions) - 1), 0);
+        static const char ciphers[] = "[{\"code\":\"0x0304\",\"name\":\"unknown(0x0304)\"},";
+        CU_ASSERT_TRUE(c->len > sizeof(ciphers) - 1 && memcmp(c->u.string, ciphers, sizeof(ciphers) - 1) == 0);
+        td_jv_scope_end();
+    }
+    td_json_shared_free_thread();
+}
+
 static void check_time(int64_t ns, const char *want)
 {
     char buf[48];
@@ -408,6 +446,7 @@ static CU_TestInfo tests[] = {
     {"a key set twice stops a debug build", test_duplicate_key_stops_debug_build},
 #endif
     {"remembered lists and shared {code,name} objects", test_remembered_lists_and_shared_names},
+    {"the same codes in two kinds of list are two texts", test_remembered_lists_by_kind},
     {"RFC 3339 times with nanoseconds", test_times},
     CU_TEST_INFO_NULL,
 };
