@@ -284,22 +284,28 @@ static const struct td_jv *suites_of(const struct td_jv *tree)
     return td_jv_get(td_jv_at(td_jv_get(td_jv_get(tree, "tls"), "client_hellos"), 0), "cipher_suites");
 }
 
-/* connection_offering builds (in the caller's scope) a connection whose one ClientHello offers ciphers[]. */
-static const struct td_jv *connection_offering(uint16_t *ciphers, uint32_t num)
+/* connection_with builds (in the caller's scope) a connection whose one ClientHello is ch (failures in ctx). */
+static const struct td_jv *connection_with(struct td_client_hello *ch, struct td_json_ctx *ctx)
 {
-    static struct td_client_hello ch;
     static struct td_tls_facts f;
-    memset(&ch, 0, sizeof(ch));
     memset(&f, 0, sizeof(f));
-    ch.ciphers = (struct td_u16_list){ciphers, num};
     f.is_tls = true;
-    f.client_hellos[0] = &ch;
+    f.client_hellos[0] = ch;
     f.num_client_hellos = f.client_hellos_seen = 1;
     f.last_hs_msg = f.outcome_alert = f.outcome_after_msg = -1;
     f.outcome = TD_OUTCOME_INCOMPLETE;
     struct td_flow_info info = {.id = 1, .transport = TD_TRANSPORT_TCP};
+    return td_json_connection(ctx, 0, &info, &f);
+}
+
+/* connection_offering builds (in the caller's scope) a connection whose one ClientHello offers ciphers[]. */
+static const struct td_jv *connection_offering(uint16_t *ciphers, uint32_t num)
+{
+    static struct td_client_hello ch;
+    memset(&ch, 0, sizeof(ch));
+    ch.ciphers = (struct td_u16_list){ciphers, num};
     struct td_json_ctx ctx = {0};
-    struct td_jv *tree = td_json_connection(&ctx, 0, &info, &f);
+    const struct td_jv *tree = connection_with(&ch, &ctx);
     CU_ASSERT_EQUAL(ctx.failures, 0);
     return tree;
 }
@@ -377,24 +383,15 @@ static void test_remembered_lists_by_kind(void)
 {
     static uint16_t codes[] = {0x0304, 0x0303};
     static struct td_client_hello ch;
-    static struct td_tls_facts f;
     memset(&ch, 0, sizeof(ch));
-    memset(&f, 0, sizeof(f));
     ch.ciphers = (struct td_u16_list){codes, 2};
     ch.supported_versions = (struct td_u16_list){codes, 2};
-    f.is_tls = true;
-    f.client_hellos[0] = &ch;
-    f.num_client_hellos = f.client_hellos_seen = 1;
-    f.last_hs_msg = f.outcome_alert = f.outcome_after_msg = -1;
-    f.outcome = TD_OUTCOME_INCOMPLETE;
-    struct td_flow_info info = {.id = 1, .transport = TD_TRANSPORT_TCP};
     static const char versions[] = "[{\"code\":\"0x0304\",\"name\":\"TLS 1.3\"},{\"code\":\"0x0303\",\"name\":\"TLS 1.2\"}]";
     td_json_shared_free_thread();
     for (int round = 0; round < 2; round++) { /* made, then remembered */
         struct td_json_ctx ctx = {0};
         td_jv_scope_begin();
-        const struct td_jv *hello = td_jv_at(td_jv_get(td_jv_get(td_json_connection(&ctx, 0, &info, &f), "tls"),
-                                                       "client_hellos"), 0);
+        const struct td_jv *hello = td_jv_at(td_jv_get(td_jv_get(connection_with(&ch, &ctx), "tls"), "client_hellos"), 0);
         const struct td_jv *v = td_jv_get(hello, "supported_versions");
         const struct td_jv *c = td_jv_get(hello, "cipher_suites");
         CU_ASSERT_EQUAL(ctx.failures, 0);
