@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* json.c: one connection's facts (dissect/facts.h) as a json_tree.h value, and the input, totals and limits as
- * jansson objects, in the key order of docs/report.schema.json. Code values are "0x%04x" strings with their IANA names (Wireshark's
- * tls.handshake.* fields show the same values); times are RFC 3339 UTC with nanoseconds.
+ * jansson objects, in the key order of docs/report.schema.json. Code values are "0x%04x" strings with their IANA
+ * names (Wireshark's tls.handshake.* fields show the same values); times are RFC 3339 UTC with nanoseconds.
  * Specs: RFC 3339 §5.6 (timestamps), RFC 8446 / RFC 5246 (field meanings), RFC 8701 (GREASE). */
 #include "internal.h"
 
@@ -197,11 +197,11 @@ typedef const char *(*name16_fn)(uint16_t);
  * in the same few lists (one per client stack). Per thread, remembered_list keeps the text of each list it has
  * written (cipher suites, extensions, groups, signature algorithms, versions, point formats, certificate types:
  * keyed on how it is written, the registry and the codes, compared whole) and gives later hellos with the same
- * list that text as a raw value; a list not remembered is made of one {code,name} object per (registry, code), made once
- * in the thread's lasting region (json_tree.h) so that it outlives the connection's scope. Nothing modifies
- * them and they never leave the thread: the trees holding them are dumped within the scope, on the thread that
- * made them. Both tables are bounded; past them, lists and objects are made per use, and a full list table is
- * emptied between connections (td_json_lists_refresh). */
+ * list that text as a raw value; a list not remembered is made of one {code,name} object per (registry, code),
+ * made once in the thread's lasting region (json_tree.h) so that it outlives the connection's scope. Nothing
+ * modifies them and they never leave the thread: the trees holding them are dumped within the scope, on the
+ * thread that made them. Both tables are bounded; past them, lists and objects are made per use, and a full
+ * list table is emptied between connections (td_json_lists_refresh). */
 #define SHARED_SLOTS 4096u                  /* power of two */
 #define SHARED_MAX (SHARED_SLOTS / 4u * 3u) /* entries kept, so that probes stay short */
 #define LIST_SLOTS 1024u                    /* power of two */
@@ -214,7 +214,6 @@ struct shared_named {
     struct td_jv *obj;
 };
 
-struct td_json_ctx;
 typedef struct td_jv *(*list_builder)(struct td_json_ctx *ctx, const struct td_u16_list *l, name16_fn fn);
 
 struct list_memo {

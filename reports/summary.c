@@ -245,7 +245,8 @@ bool td_summary_entry_begin(struct td_json_ctx *ctx, const struct td_jv *conn, u
     for (size_t i = 0; ok && i < ENTRY_FIELDS; i++) {
         ok = text_put_field(entry, fields[i]);
     }
-    ok = ok && text_put_field(entry, row.text != NULL ? row.text : "") && text_put_stream(entry, write_path, (void *)&conn);
+    ok = ok && text_put_field(entry, row.text != NULL ? row.text : "") &&
+         text_put_stream(entry, write_path, (void *)&conn);
     if (!ok) {
         ctx->failures++;
         entry->len = 0;

@@ -248,7 +248,8 @@ static void test_reading_and_jansson(void)
     char *want = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *got = text_of(o);
     CU_ASSERT_STRING_EQUAL(got, want);
-    CU_ASSERT_STRING_EQUAL(got, "{\"id\":-7,\"name\":\"x\\\"y\",\"list\":[{\"code\":0,\"name\":\"TLS_AES_128_GCM_SHA256\"},"
+    CU_ASSERT_STRING_EQUAL(got, "{\"id\":-7,\"name\":\"x\\\"y\",\"list\":["
+                                "{\"code\":0,\"name\":\"TLS_AES_128_GCM_SHA256\"},"
                                 "{\"code\":1,\"name\":\"TLS_AES_128_GCM_SHA256\"},{\"code\":2,\"name\":"
                                 "\"TLS_AES_128_GCM_SHA256\"}],\"ms\":1.5,\"none\":null,\"yes\":true,"
                                 "\"raw\":[1,{\"a\":null}]}");
@@ -386,12 +387,14 @@ static void test_remembered_lists_by_kind(void)
     memset(&ch, 0, sizeof(ch));
     ch.ciphers = (struct td_u16_list){codes, 2};
     ch.supported_versions = (struct td_u16_list){codes, 2};
-    static const char versions[] = "[{\"code\":\"0x0304\",\"name\":\"TLS 1.3\"},{\"code\":\"0x0303\",\"name\":\"TLS 1.2\"}]";
+    static const char versions[] = "[{\"code\":\"0x0304\",\"name\":\"TLS 1.3\"},"
+                                   "{\"code\":\"0x0303\",\"name\":\"TLS 1.2\"}]";
     td_json_shared_free_thread();
     for (int round = 0; round < 2; round++) { /* made, then remembered */
         struct td_json_ctx ctx = {0};
         td_jv_scope_begin();
-        const struct td_jv *hello = td_jv_at(td_jv_get(td_jv_get(connection_with(&ch, &ctx), "tls"), "client_hellos"), 0);
+        const struct td_jv *tls = td_jv_get(connection_with(&ch, &ctx), "tls");
+        const struct td_jv *hello = td_jv_at(td_jv_get(tls, "client_hellos"), 0);
         const struct td_jv *v = td_jv_get(hello, "supported_versions");
         const struct td_jv *c = td_jv_get(hello, "cipher_suites");
         CU_ASSERT_EQUAL(ctx.failures, 0);

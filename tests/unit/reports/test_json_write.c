@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_json_write.c: reports/json_write.c writes exactly the bytes of jansson's json_dumps(v, JSON_COMPACT |
- * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY), for jansson values and for their json_tree.h copies: edge values (every control character, quotes, UTF-8, extreme
- * integers, reals that print with exponents), 20,000 random trees, and every golden file of the test suite;
+ * JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY), for jansson values and for their json_tree.h copies: edge values
+ * (every control character, quotes, UTF-8, extreme integers, reals that print with exponents), 20,000 random
+ * trees, and every golden file of the test suite;
  * and it refuses what cannot be a report (nesting past 64 levels) without leaving half a value behind. */
 #include "../testlib.h"
 
